@@ -1,0 +1,85 @@
+//! The event contract: one append-only stream per aggregate.
+
+use crate::{Adapter, EventError, Revision};
+use async_trait::async_trait;
+use bytes::Bytes;
+use uuid::Uuid;
+
+/// What an [`EventStore::append`] expects of the stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExpectRevision {
+    /// No expectation.
+    Any,
+    /// The stream must not exist yet.
+    NoStream,
+    /// The stream's last event must be at exactly this revision.
+    Exact(Revision),
+}
+
+/// Where a read starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadFrom {
+    /// The first event of the stream.
+    Start,
+    /// The first event after this revision (for example after a snapshot).
+    After(Revision),
+}
+
+/// An event to append.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventData {
+    /// An id for idempotent appends; adapters that need one make one up when absent.
+    pub id: Option<Uuid>,
+    /// The event's type name, for example `Deposited`.
+    pub event_type: String,
+    /// The payload.
+    pub data: Bytes,
+}
+
+/// An event as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordedEvent {
+    /// Its revision in its stream.
+    pub revision: Revision,
+    /// Its position in the whole store, where the backend has one.
+    pub position: Option<u64>,
+    /// The id it was appended with, where the backend keeps one.
+    pub id: Option<Uuid>,
+    /// The event's type name.
+    pub event_type: String,
+    /// The payload.
+    pub data: Bytes,
+}
+
+/// What an acknowledged append reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Appended {
+    /// The revision of the last event appended.
+    pub last: Revision,
+    /// Its position in the whole store, where the backend has one.
+    pub position: Option<u64>,
+}
+
+/// One append-only stream per aggregate.
+///
+/// Of N concurrent appends with the same `ExpectRevision::Exact(r)`, exactly one succeeds and
+/// the others get [`StoreError::Conflict`](crate::StoreError::Conflict).
+#[async_trait]
+pub trait EventStore: Adapter {
+    /// Appends `events` (at least one) if `expect` holds.
+    async fn append(
+        &self,
+        stream: &str,
+        events: Vec<EventData>,
+        expect: ExpectRevision,
+    ) -> Result<Appended, EventError>;
+
+    /// Up to `max` events of `stream` in stream order, starting at `from`; empty when the
+    /// stream does not exist.
+    async fn read(
+        &self,
+        stream: &str,
+        from: ReadFrom,
+        max: usize,
+    ) -> Result<Vec<RecordedEvent>, EventError>;
+}

@@ -1,0 +1,25 @@
+//! The statebench storage contract and its adapters.
+//!
+//! Two small object-safe traits describe the ways a stateless service keeps state:
+//! [`StateStore`] (one versioned value per key) and [`EventStore`] (one append-only stream per
+//! aggregate). Every error is [definite, indefinite or fatal](ErrorKind); every adapter
+//! declares its [`Capabilities`] and the durability settings in force in its [`Descriptor`].
+//!
+//! Adapters live in one module each, with the same shape: the descriptor, the constructor,
+//! then the trait implementations.
+#![forbid(unsafe_code)]
+
+mod capability;
+mod error;
+mod event;
+pub mod fault;
+pub mod memory;
+pub mod noop;
+mod state;
+mod token;
+
+pub use capability::{Adapter, Capabilities, Capability, Descriptor, Technique};
+pub use error::{ErrorKind, EventError, StateError, StoreError};
+pub use event::{Appended, EventData, EventStore, ExpectRevision, ReadFrom, RecordedEvent};
+pub use state::{Expect, StateStore, Versioned};
+pub use token::{Revision, Version};
