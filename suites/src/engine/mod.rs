@@ -1,0 +1,369 @@
+//! The load engine: runs one phase of a workload on one subject, open or closed loop, and
+//! records every operation without coordinated omission.
+//!
+//! Every operation has an intended start, an actual start and an end. Response time is end
+//! minus intended start, service time is end minus actual start; in a closed loop the two
+//! starts coincide. Operations scheduled but never started are counted, not dropped.
+
+mod schedule;
+pub mod tally;
+pub mod timeline;
+mod workers;
+
+use crate::generate::{Generator, derive_seed};
+use crate::progress::Progress;
+use crate::results::{Latency, TimelinePoint};
+use crate::subject::Runner;
+use crate::workload::{Arrivals, OpKind};
+use hdrhistogram::serialization::V2DeflateSerializer;
+use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
+use parking_lot::Mutex;
+use schedule::Schedule;
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant, SystemTime};
+use tally::Tally;
+use timeline::Timeline;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use workers::{Counter, Dispatch, Shared};
+
+/// How often histograms roll over into a new interval.
+pub const INTERVAL: Duration = Duration::from_secs(1);
+const PROGRESS_EVERY: Duration = Duration::from_millis(100);
+
+/// How long a phase lasts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Length {
+    /// Wall-clock time.
+    Duration(Duration),
+    /// A number of operations.
+    Ops(u64),
+}
+
+/// How a phase offers load.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Mode {
+    /// Operations arrive at `rate` per second, at most `max_in_flight` at once.
+    Open {
+        /// Offered operations per second.
+        rate: f64,
+        /// The arrival process.
+        arrivals: Arrivals,
+        /// Workers, each running one operation at a time.
+        max_in_flight: usize,
+    },
+    /// `concurrency` workers run operations back to back.
+    Closed {
+        /// Workers.
+        concurrency: usize,
+    },
+}
+
+/// One phase to run.
+#[derive(Clone, Debug)]
+pub struct PhaseSpec {
+    /// Shown in progress output.
+    pub label: String,
+    /// How long.
+    pub length: Length,
+    /// How load is offered.
+    pub mode: Mode,
+    /// Seeds this phase's generators.
+    pub seed: u64,
+}
+
+/// What a phase recorded.
+pub struct PhaseReport {
+    /// From the phase's start to its last completion.
+    pub elapsed: Duration,
+    /// Everything recorded.
+    pub total: Tally,
+    /// Per-interval points.
+    pub timeline: Vec<TimelinePoint>,
+    /// Operations scheduled (open loop) or started (closed loop).
+    pub scheduled: u64,
+    /// Operations started.
+    pub started: u64,
+    /// Started but never finished within the grace period.
+    pub abandoned: u64,
+    /// Stopped by cancellation.
+    pub interrupted: bool,
+    /// Why the interval log stopped, if writing it failed.
+    pub log_error: Option<String>,
+}
+
+impl PhaseReport {
+    /// Scheduled operations that never started.
+    pub fn unstarted(&self) -> u64 {
+        self.scheduled.saturating_sub(self.started)
+    }
+
+    /// How late operations started, when they had a schedule.
+    pub fn start_lag(&self) -> Option<Latency> {
+        self.total.lag().map(Latency::of)
+    }
+}
+
+/// Runs phases on one subject.
+pub struct Engine {
+    /// Runs the operations.
+    pub runner: Arc<Runner>,
+    /// The workload the operations come from.
+    pub workload: Arc<crate::workload::Workload>,
+    /// Stops the phase early (Ctrl-C).
+    pub cancel: CancellationToken,
+    /// How long in-flight operations may take to finish after the phase ends or is
+    /// cancelled, before they are abandoned.
+    pub grace: Duration,
+}
+
+impl Engine {
+    /// Runs one phase; writes its interval histograms to `log` when given.
+    pub async fn run(
+        &self,
+        spec: &PhaseSpec,
+        progress: &dyn Progress,
+        log: Option<Box<dyn Write + Send>>,
+    ) -> PhaseReport {
+        let origin = Instant::now();
+        let deadline = match spec.length {
+            Length::Duration(d) => Some(origin + d),
+            Length::Ops(_) => None,
+        };
+        let workers = match spec.mode {
+            Mode::Open { max_in_flight, .. } => max_in_flight,
+            Mode::Closed { concurrency } => concurrency,
+        };
+        let shards = workers.min(2 * available_cpus()).max(1);
+        let shared = Arc::new(Shared {
+            runner: self.runner.clone(),
+            shards: (0..shards).map(|_| Mutex::new(Tally::default())).collect(),
+            started: (0..workers).map(|_| Counter::default()).collect(),
+            stop: false.into(),
+            deadline,
+        });
+        let mut set = JoinSet::new();
+        let dispatcher = self.spawn(spec, &shared, &mut set, origin);
+        let total = match spec.length {
+            Length::Duration(d) => d.as_millis() as u64,
+            Length::Ops(n) => n,
+        };
+        progress.begin(&spec.label, total);
+        let mut monitor = Monitor::new(origin, log);
+        let mut ticker = tokio::time::interval(PROGRESS_EVERY);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut give_up_at = deadline.map(|d| d + self.grace);
+        let mut interrupted = false;
+        loop {
+            tokio::select! {
+                joined = set.join_next() => if joined.is_none() { break },
+                _ = ticker.tick() => {
+                    let now = Instant::now();
+                    if self.cancel.is_cancelled() && !interrupted {
+                        interrupted = true;
+                        shared.stop.store(true, Ordering::Relaxed);
+                        give_up_at = Some(now + self.grace.min(Duration::from_secs(2)));
+                    }
+                    if give_up_at.is_some_and(|t| now >= t) {
+                        shared.stop.store(true, Ordering::Relaxed);
+                        set.abort_all();
+                    }
+                    monitor.tick(&shared, now);
+                    let position = match spec.length {
+                        Length::Duration(_) => (now - origin).as_millis() as u64,
+                        Length::Ops(_) => started(&shared),
+                    };
+                    progress.advance(position.min(total), &monitor.live);
+                }
+            }
+        }
+        let elapsed = origin.elapsed();
+        monitor.roll(&shared, Instant::now());
+        let scheduled = match dispatcher {
+            Some(thread) => tokio::task::spawn_blocking(move || thread.join().unwrap_or(0))
+                .await
+                .unwrap_or(0),
+            None => started(&shared),
+        };
+        let started = started(&shared);
+        let total = monitor.total;
+        PhaseReport {
+            elapsed,
+            abandoned: started.saturating_sub(total.count()),
+            total,
+            timeline: monitor.timeline.points(),
+            scheduled: scheduled.max(started),
+            started,
+            interrupted,
+            log_error: monitor.log_error,
+        }
+    }
+
+    fn spawn(
+        &self,
+        spec: &PhaseSpec,
+        shared: &Arc<Shared>,
+        set: &mut JoinSet<()>,
+        origin: Instant,
+    ) -> Option<std::thread::JoinHandle<u64>> {
+        let generator = |stream: u64| {
+            Generator::new(
+                &self.workload,
+                self.runner.keys(),
+                derive_seed(spec.seed, stream),
+            )
+        };
+        match spec.mode {
+            Mode::Closed { concurrency } => {
+                let c = concurrency as u64;
+                for w in 0..concurrency {
+                    let quota = match spec.length {
+                        Length::Ops(n) => Some(n / c + u64::from((w as u64) < n % c)),
+                        Length::Duration(_) => None,
+                    };
+                    set.spawn(workers::closed(
+                        shared.clone(),
+                        w,
+                        quota,
+                        generator(w as u64),
+                    ));
+                }
+                None
+            }
+            Mode::Open {
+                rate,
+                arrivals,
+                max_in_flight,
+            } => {
+                let (tx, rx) = async_channel::bounded(max_in_flight);
+                for w in 0..max_in_flight {
+                    set.spawn(workers::open(shared.clone(), w, rx.clone()));
+                }
+                let plan = Dispatch {
+                    origin,
+                    limit: match spec.length {
+                        Length::Ops(n) => Some(n),
+                        Length::Duration(_) => None,
+                    },
+                    schedule: Schedule::new(rate, arrivals, derive_seed(spec.seed, u64::MAX)),
+                    ops: generator(0),
+                };
+                let shared = shared.clone();
+                Some(std::thread::spawn(move || {
+                    workers::dispatch(&shared, plan, tx)
+                }))
+            }
+        }
+    }
+}
+
+fn started(shared: &Shared) -> u64 {
+    shared.started.iter().map(Counter::get).sum()
+}
+
+/// Logical CPUs available to this process.
+pub fn available_cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// Rolls shards into intervals, intervals into the total, the timeline and the log.
+struct Monitor {
+    origin: Instant,
+    interval_start: Instant,
+    total: Tally,
+    timeline: Timeline,
+    log: Option<Box<dyn Write + Send>>,
+    log_started: bool,
+    log_error: Option<String>,
+    base_time: SystemTime,
+    live: String,
+}
+
+impl Monitor {
+    fn new(origin: Instant, log: Option<Box<dyn Write + Send>>) -> Self {
+        Self {
+            origin,
+            interval_start: origin,
+            total: Tally::default(),
+            timeline: Timeline::default(),
+            log,
+            log_started: false,
+            log_error: None,
+            base_time: SystemTime::now(),
+            live: String::new(),
+        }
+    }
+
+    fn tick(&mut self, shared: &Shared, now: Instant) {
+        if now - self.interval_start >= INTERVAL {
+            self.roll(shared, now);
+        }
+    }
+
+    fn roll(&mut self, shared: &Shared, now: Instant) {
+        let mut interval = Tally::default();
+        for shard in &shared.shards {
+            let taken = std::mem::take(&mut *shard.lock());
+            interval.absorb(&taken);
+        }
+        let (start, end) = (self.interval_start - self.origin, now - self.origin);
+        self.timeline.push(start, end, &interval);
+        if let Err(e) = self.write_log(&interval, start, end - start) {
+            self.log = None;
+            self.log_error = Some(e);
+        }
+        let seconds = (end - start).as_secs_f64().max(1e-9);
+        let p99 = interval.all_responses().value_at_quantile(0.99) as f64 / 1_000.0;
+        self.live = format!(
+            "{:.0} ops/s, p99 {p99:.0} µs",
+            interval.count() as f64 / seconds
+        );
+        self.total.absorb(&interval);
+        self.interval_start = now;
+    }
+
+    fn write_log(
+        &mut self,
+        interval: &Tally,
+        start: Duration,
+        length: Duration,
+    ) -> Result<(), String> {
+        let Some(sink) = self.log.as_mut() else {
+            return Ok(());
+        };
+        let mut serializer = V2DeflateSerializer::new();
+        let mut builder = IntervalLogWriterBuilder::new();
+        if !self.log_started {
+            builder
+                .add_comment("statebench interval log: values in nanoseconds; tags are op:response or op:service")
+                .with_base_time(self.base_time);
+            self.log_started = true;
+        }
+        let mut writer = builder
+            .begin_log_with(sink, &mut serializer)
+            .map_err(|e| e.to_string())?;
+        for op in OpKind::ALL {
+            for (kind, pick) in [("response", true), ("service", false)] {
+                let mut merged = tally::histogram();
+                for outcome in crate::outcome::Outcome::ALL {
+                    if let Some(cell) = interval.cell(op, outcome) {
+                        tally::add(
+                            &mut merged,
+                            if pick { &cell.response } else { &cell.service },
+                        );
+                    }
+                }
+                if merged.is_empty() {
+                    continue;
+                }
+                let tag = format!("{}:{kind}", op.as_str());
+                writer
+                    .write_histogram(&merged, start, length, Tag::new(&tag))
+                    .map_err(|e| format!("{e:?}"))?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,198 @@
+//! Latency histograms and counters of one stretch of a phase, by operation and outcome.
+
+use crate::outcome::{Executed, Outcome};
+use crate::workload::OpKind;
+use hdrhistogram::Histogram;
+
+/// Values above an hour are recorded as an hour.
+pub const MAX_NS: u64 = 3_600_000_000_000;
+/// An operation that starts more than this after its intended start is late.
+pub const LATE_NS: u64 = 1_000_000;
+
+const OPS: usize = OpKind::ALL.len();
+const OUTCOMES: usize = Outcome::ALL.len();
+
+/// A new histogram of nanoseconds, 3 significant digits, growing to fit what it records.
+pub fn histogram() -> Histogram<u64> {
+    Histogram::new(3).expect("3 significant digits is a valid precision")
+}
+
+fn record(h: &mut Histogram<u64>, ns: u64) {
+    let ns = ns.clamp(1, MAX_NS);
+    if h.record(ns).is_err() {
+        h.saturating_record(ns);
+    }
+}
+
+/// Response and service times of one (operation, outcome).
+#[derive(Clone, Debug)]
+pub struct Cell {
+    /// From the intended start to the end.
+    pub response: Histogram<u64>,
+    /// From the actual start to the end.
+    pub service: Histogram<u64>,
+    /// One error message, as an example for the report.
+    pub example: Option<String>,
+}
+
+impl Cell {
+    fn new() -> Self {
+        Self {
+            response: histogram(),
+            service: histogram(),
+            example: None,
+        }
+    }
+}
+
+/// Everything recorded over a stretch of time; merges by addition.
+#[derive(Clone, Debug, Default)]
+pub struct Tally {
+    cells: [[Option<Box<Cell>>; OUTCOMES]; OPS],
+    retries: [u64; OPS],
+    rejected: [u64; OPS],
+    lag: Option<Box<Histogram<u64>>>,
+    late: u64,
+}
+
+impl Tally {
+    /// Records one operation; `lag_ns` is how late it started (open loop only).
+    pub fn record(
+        &mut self,
+        op: OpKind,
+        done: &Executed,
+        response_ns: u64,
+        service_ns: u64,
+        lag_ns: Option<u64>,
+    ) {
+        let cell = self.cells[op.index()][done.outcome.index()]
+            .get_or_insert_with(|| Box::new(Cell::new()));
+        record(&mut cell.response, response_ns);
+        record(&mut cell.service, service_ns);
+        if cell.example.is_none() {
+            cell.example.clone_from(&done.error);
+        }
+        self.retries[op.index()] += u64::from(done.retries);
+        self.rejected[op.index()] += u64::from(done.rejected);
+        if let Some(lag) = lag_ns {
+            record(self.lag.get_or_insert_with(|| Box::new(histogram())), lag);
+            self.late += u64::from(lag > LATE_NS);
+        }
+    }
+
+    /// Adds everything `other` recorded to this tally.
+    pub fn absorb(&mut self, other: &Self) {
+        for (mine, theirs) in self
+            .cells
+            .iter_mut()
+            .flatten()
+            .zip(other.cells.iter().flatten())
+        {
+            let Some(theirs) = theirs else { continue };
+            let mine = mine.get_or_insert_with(|| Box::new(Cell::new()));
+            add(&mut mine.response, &theirs.response);
+            add(&mut mine.service, &theirs.service);
+            if mine.example.is_none() {
+                mine.example.clone_from(&theirs.example);
+            }
+        }
+        for i in 0..OPS {
+            self.retries[i] += other.retries[i];
+            self.rejected[i] += other.rejected[i];
+        }
+        if let Some(theirs) = &other.lag {
+            add(
+                self.lag.get_or_insert_with(|| Box::new(histogram())),
+                theirs,
+            );
+        }
+        self.late += other.late;
+    }
+
+    /// The cell of one (operation, outcome), if anything was recorded there.
+    pub fn cell(&self, op: OpKind, outcome: Outcome) -> Option<&Cell> {
+        self.cells[op.index()][outcome.index()].as_deref()
+    }
+
+    /// Conflicts retried by this operation's commands.
+    pub fn retries(&self, op: OpKind) -> u64 {
+        self.retries[op.index()]
+    }
+
+    /// Commands of this operation that the domain rejected.
+    pub fn rejected(&self, op: OpKind) -> u64 {
+        self.rejected[op.index()]
+    }
+
+    /// How late operations started (open loop only).
+    pub fn lag(&self) -> Option<&Histogram<u64>> {
+        self.lag.as_deref()
+    }
+
+    /// Operations that started more than a millisecond late.
+    pub fn late(&self) -> u64 {
+        self.late
+    }
+
+    /// Operations recorded, of every kind and outcome.
+    pub fn count(&self) -> u64 {
+        self.cells
+            .iter()
+            .flatten()
+            .flatten()
+            .map(|c| c.response.len())
+            .sum()
+    }
+
+    /// Operations recorded with this outcome.
+    pub fn count_of(&self, outcome: Outcome) -> u64 {
+        self.cells
+            .iter()
+            .filter_map(|row| row[outcome.index()].as_ref())
+            .map(|c| c.response.len())
+            .sum()
+    }
+
+    /// Response times of every operation and outcome together.
+    pub fn all_responses(&self) -> Histogram<u64> {
+        let mut all = histogram();
+        for cell in self.cells.iter().flatten().flatten() {
+            add(&mut all, &cell.response);
+        }
+        all
+    }
+}
+
+/// Adds `from` into `to`; both grow to fit, so this cannot lose counts.
+pub fn add(to: &mut Histogram<u64>, from: &Histogram<u64>) {
+    if to.add(from).is_err() {
+        for v in from.iter_recorded() {
+            to.saturating_record_n(v.value_iterated_to(), v.count_at_value());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tallies_merge_by_addition() {
+        let mut a = Tally::default();
+        let mut b = Tally::default();
+        let failed = Executed::failure(Outcome::Indefinite, "timeout".into());
+        a.record(OpKind::Read, &Executed::OK, 1_000, 900, Some(100));
+        b.record(OpKind::Read, &Executed::OK, 3_000, 2_000, Some(2_000_000));
+        b.record(OpKind::Command, &failed, 5_000, 5_000, None);
+        a.absorb(&b);
+        assert_eq!(a.count(), 3);
+        assert_eq!(a.count_of(Outcome::Ok), 2);
+        assert_eq!(a.late(), 1);
+        let cell = a.cell(OpKind::Command, Outcome::Indefinite).unwrap();
+        assert_eq!(cell.example.as_deref(), Some("timeout"));
+        assert_eq!(
+            a.cell(OpKind::Read, Outcome::Ok).unwrap().response.max(),
+            3_001
+        );
+    }
+}

@@ -1,0 +1,239 @@
+//! The aggregate executor: one domain command run over either contract. Load the state (or
+//! replay the stream), decide, persist with the expected version, retry on conflict.
+
+use crate::domain::{Account, Command, Payload, decode_event, decode_state};
+use crate::outcome::{Executed, Outcome};
+use statebench_adapters::{
+    EventError, EventStore, Expect, ExpectRevision, ReadFrom, Revision, StateStore, StoreError,
+};
+
+/// Events read per request while replaying a stream.
+const PAGE: usize = 1024;
+
+/// Runs commands, retrying conflicts up to a bound (like pgbench's `--max-tries`).
+#[derive(Clone, Copy, Debug)]
+pub struct Executor {
+    /// Retries after a conflict before the command gives up as a conflict.
+    pub max_retries: u32,
+}
+
+/// One attempt: done, or conflicted and worth another try.
+enum Attempt {
+    Done(Executed),
+    Conflicted,
+}
+
+impl Executor {
+    async fn retrying<F, Fut>(&self, mut attempt: F) -> Executed
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Attempt>,
+    {
+        let mut retries = 0;
+        loop {
+            match attempt().await {
+                Attempt::Done(mut done) => {
+                    done.retries = retries;
+                    return done;
+                }
+                Attempt::Conflicted if retries >= self.max_retries => {
+                    let message = format!("gave up after {retries} retries on conflicts");
+                    let mut gave_up = Executed::failure(Outcome::Conflict, message);
+                    gave_up.retries = retries;
+                    return gave_up;
+                }
+                Attempt::Conflicted => retries += 1,
+            }
+        }
+    }
+
+    /// Runs `command` on the account stored under `key`.
+    pub async fn on_state(
+        &self,
+        store: &dyn StateStore,
+        key: &str,
+        command: Command,
+        payload: &Payload,
+        size: usize,
+    ) -> Executed {
+        self.retrying(|| async move {
+            let (account, expect) = match store.get(key).await {
+                Ok(Some(found)) => match decode_state(&found.value) {
+                    Ok(account) => (account, Expect::Version(found.version)),
+                    Err(e) => return Attempt::Done(Executed::failure(Outcome::Fatal, e)),
+                },
+                Ok(None) => (Account::default(), Expect::Absent),
+                Err(e) => return Attempt::Done(Executed::failed(&e)),
+            };
+            let Some(event) = account.decide(command) else {
+                return Attempt::Done(Executed {
+                    rejected: true,
+                    ..Executed::OK
+                });
+            };
+            let value = payload.state(account.apply(event), size);
+            match store.put(key, value, expect).await {
+                Ok(_) => Attempt::Done(Executed::OK),
+                Err(StoreError::Conflict { .. }) => Attempt::Conflicted,
+                Err(e) => Attempt::Done(Executed::failed(&e)),
+            }
+        })
+        .await
+    }
+
+    /// Runs `command` on the account whose events are in `stream`.
+    pub async fn on_events(
+        &self,
+        store: &dyn EventStore,
+        stream: &str,
+        command: Command,
+        payload: &Payload,
+        size: usize,
+    ) -> Executed {
+        self.retrying(|| async move {
+            let (account, last) = match replay(store, stream).await {
+                Ok(loaded) => loaded,
+                Err(done) => return Attempt::Done(done),
+            };
+            let Some(event) = account.decide(command) else {
+                return Attempt::Done(Executed {
+                    rejected: true,
+                    ..Executed::OK
+                });
+            };
+            let expect = last.map_or(ExpectRevision::NoStream, ExpectRevision::Exact);
+            match store
+                .append(stream, vec![payload.event(event, size)], expect)
+                .await
+            {
+                Ok(_) => Attempt::Done(Executed::OK),
+                Err(StoreError::Conflict { .. }) => Attempt::Conflicted,
+                Err(e) => Attempt::Done(Executed::failed(&e)),
+            }
+        })
+        .await
+    }
+}
+
+/// Rebuilds an account from its whole stream; also returns the last revision read.
+pub async fn replay(
+    store: &dyn EventStore,
+    stream: &str,
+) -> Result<(Account, Option<Revision>), Executed> {
+    let mut account = Account::default();
+    let mut last = None;
+    loop {
+        let from = last.map_or(ReadFrom::Start, ReadFrom::After);
+        let page = store
+            .read(stream, from, PAGE)
+            .await
+            .map_err(|e: EventError| Executed::failed(&e))?;
+        for recorded in &page {
+            let event = decode_event(recorded).map_err(|e| Executed::failure(Outcome::Fatal, e))?;
+            account = account.apply(event);
+            last = Some(recorded.revision);
+        }
+        if page.len() < PAGE {
+            return Ok((account, last));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Event;
+    use statebench_adapters::memory::Memory;
+    use std::sync::Arc;
+
+    const SIZE: usize = 16;
+
+    #[tokio::test]
+    async fn state_commands_keep_the_books_under_contention() {
+        let store = Arc::new(Memory::new());
+        let payload = Payload::new(SIZE, 1);
+        let exec = Executor { max_retries: 1_000 };
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let (store, payload) = (store.clone(), payload.clone());
+                tokio::spawn(async move {
+                    let mut retries = 0;
+                    for _ in 0..50 {
+                        let done = exec
+                            .on_state(store.as_ref(), "acct", Command::Deposit(1), &payload, SIZE)
+                            .await;
+                        assert_eq!(done.outcome, Outcome::Ok);
+                        retries += done.retries;
+                    }
+                    retries
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let stored = store.get("acct").await.unwrap().unwrap();
+        assert_eq!(
+            decode_state(&stored.value).unwrap().balance,
+            400,
+            "no lost update"
+        );
+    }
+
+    #[tokio::test]
+    async fn event_commands_replay_decide_and_append() {
+        let store = Memory::new();
+        let payload = Payload::new(SIZE, 1);
+        let exec = Executor { max_retries: 3 };
+        let open = payload.event(Event::Opened(5), SIZE);
+        store
+            .append("s", vec![open], ExpectRevision::NoStream)
+            .await
+            .unwrap();
+        let done = exec
+            .on_events(&store, "s", Command::Withdraw(5), &payload, SIZE)
+            .await;
+        assert_eq!(done, Executed::OK);
+        let rejected = exec
+            .on_events(&store, "s", Command::Withdraw(1), &payload, SIZE)
+            .await;
+        assert!(rejected.rejected && rejected.outcome == Outcome::Ok);
+        let (account, last) = replay(&store, "s").await.unwrap();
+        assert_eq!((account.balance, last.map(Revision::raw)), (0, Some(1)));
+    }
+
+    #[tokio::test]
+    async fn a_command_gives_up_after_its_retries() {
+        struct AlwaysConflicts(Memory);
+        impl statebench_adapters::Adapter for AlwaysConflicts {
+            fn descriptor(&self) -> &statebench_adapters::Descriptor {
+                statebench_adapters::Adapter::descriptor(&self.0)
+            }
+        }
+        #[async_trait::async_trait]
+        impl StateStore for AlwaysConflicts {
+            async fn get(
+                &self,
+                key: &str,
+            ) -> Result<Option<statebench_adapters::Versioned>, statebench_adapters::StateError>
+            {
+                self.0.get(key).await
+            }
+            async fn put(
+                &self,
+                _: &str,
+                _: bytes::Bytes,
+                _: Expect,
+            ) -> Result<statebench_adapters::Version, statebench_adapters::StateError> {
+                Err(StoreError::Conflict { actual: None })
+            }
+        }
+        let store = AlwaysConflicts(Memory::new());
+        let exec = Executor { max_retries: 3 };
+        let payload = Payload::new(SIZE, 1);
+        let done = exec
+            .on_state(&store, "k", Command::Deposit(1), &payload, SIZE)
+            .await;
+        assert_eq!((done.outcome, done.retries), (Outcome::Conflict, 3));
+    }
+}

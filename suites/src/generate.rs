@@ -1,0 +1,237 @@
+//! Seeded generators of operations: which kind, which key, how big, how much.
+
+use crate::workload::{Distribution, OpKind, Workload};
+use rand::rngs::SmallRng;
+use rand::{RngExt, SeedableRng};
+use rand_distr::{Distribution as _, Zipf};
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// One operation to run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Op {
+    /// What to do.
+    pub kind: OpKind,
+    /// The index of the key (or stream) it touches.
+    pub key: u64,
+    /// Bytes of the value or event it writes.
+    pub size: u32,
+    /// Amount of a command, deposit or write.
+    pub amount: u32,
+    /// Whether a command deposits (else it withdraws).
+    pub deposit: bool,
+}
+
+/// The keys of one subject in one run: a unique prefix, the loaded keys, and those inserted
+/// since. Shared by every generator and worker of the subject.
+#[derive(Debug)]
+pub struct KeySpace {
+    prefix: String,
+    loaded: u64,
+    next_insert: AtomicU64,
+}
+
+impl KeySpace {
+    /// Keys `0..loaded` under `prefix`.
+    pub fn new(prefix: impl Into<String>, loaded: u64) -> Self {
+        Self {
+            prefix: prefix.into(),
+            loaded,
+            next_insert: AtomicU64::new(loaded),
+        }
+    }
+
+    /// Writes the name of key `index` into `out`, replacing what was there.
+    pub fn name(&self, index: u64, out: &mut String) {
+        out.clear();
+        // Writing into a String cannot fail.
+        let _ = write!(out, "{}{index}", self.prefix);
+    }
+
+    /// The number of keys loaded before the trials.
+    pub fn loaded(&self) -> u64 {
+        self.loaded
+    }
+
+    /// The number of keys that exist now (loaded and inserted).
+    pub fn current(&self) -> u64 {
+        self.next_insert.load(Ordering::Relaxed)
+    }
+
+    fn allocate(&self) -> u64 {
+        self.next_insert.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+/// A prime above any key count, so that `rank * SPREAD mod n` is a permutation of `0..n`:
+/// it spreads popular ranks over the key space instead of packing them at its start.
+const SPREAD: u128 = 2_654_435_761;
+
+fn spread(rank: u64, n: u64) -> u64 {
+    ((u128::from(rank) * SPREAD) % u128::from(n)) as u64
+}
+
+enum Chooser {
+    Uniform,
+    Zipfian(Zipf<f64>),
+    Hotspot { hot: u64, hot_ops: f64 },
+    Latest(Zipf<f64>),
+}
+
+/// Draws operations from a workload's mix, keys and sizes; deterministic for a seed.
+pub struct Generator {
+    rng: SmallRng,
+    cumulative: [u32; 5],
+    chooser: Chooser,
+    sizes: (u32, u32),
+}
+
+/// splitmix64, to derive independent seeds from a base seed and a stream number.
+pub fn derive_seed(base: u64, stream: u64) -> u64 {
+    let mut z = base ^ stream.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+impl Generator {
+    /// A generator for `workload` (already validated) over `keys`.
+    pub fn new(workload: &Workload, keys: &KeySpace, seed: u64) -> Self {
+        let mut cumulative = [0; 5];
+        let mut total = 0;
+        for op in OpKind::ALL {
+            total += workload.mix.weight(op);
+            cumulative[op.index()] = total;
+        }
+        let n = keys.loaded() as f64;
+        let zipf = || {
+            let theta = workload.keys.theta.unwrap_or(0.99);
+            Zipf::new(n, theta).expect("validated: n >= 1 and theta > 0")
+        };
+        let chooser = match workload.keys.distribution {
+            Distribution::Uniform => Chooser::Uniform,
+            Distribution::Zipfian => Chooser::Zipfian(zipf()),
+            Distribution::Latest => Chooser::Latest(zipf()),
+            Distribution::Hotspot => Chooser::Hotspot {
+                hot: ((n * workload.keys.hot_fraction.unwrap_or(0.2)).ceil() as u64)
+                    .clamp(1, keys.loaded()),
+                hot_ops: workload.keys.hot_ops.unwrap_or(0.8),
+            },
+        };
+        let min = workload.value_size;
+        let sizes = (min, workload.value_size_max.unwrap_or(min));
+        Self {
+            rng: SmallRng::seed_from_u64(seed),
+            cumulative,
+            chooser,
+            sizes,
+        }
+    }
+
+    /// The next operation; inserts take a fresh key from `keys`.
+    pub fn next(&mut self, keys: &KeySpace) -> Op {
+        let total = self.cumulative[4];
+        let roll = self.rng.random_range(0..total);
+        let kind = OpKind::ALL[self.cumulative.iter().position(|c| roll < *c).unwrap_or(0)];
+        let key = if kind == OpKind::Insert {
+            keys.allocate()
+        } else {
+            self.key(keys)
+        };
+        let size = if self.sizes.0 == self.sizes.1 {
+            self.sizes.0
+        } else {
+            self.rng.random_range(self.sizes.0..=self.sizes.1)
+        };
+        let amount = self.rng.random_range(1..=100);
+        let deposit = self.rng.random_bool(0.5);
+        Op {
+            kind,
+            key,
+            size,
+            amount,
+            deposit,
+        }
+    }
+
+    fn key(&mut self, keys: &KeySpace) -> u64 {
+        let loaded = keys.loaded();
+        match &self.chooser {
+            Chooser::Uniform => self.rng.random_range(0..keys.current()),
+            Chooser::Zipfian(zipf) => spread(zipf.sample(&mut self.rng) as u64 - 1, loaded),
+            Chooser::Latest(zipf) => {
+                let back = zipf.sample(&mut self.rng) as u64 - 1;
+                keys.current().saturating_sub(1).saturating_sub(back)
+            }
+            Chooser::Hotspot { hot, hot_ops } => {
+                let rank = if self.rng.random_bool(*hot_ops) || *hot == loaded {
+                    self.rng.random_range(0..*hot)
+                } else {
+                    self.rng.random_range(*hot..loaded)
+                };
+                spread(rank, loaded)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload::builtin;
+
+    fn draw(name: &str, seed: u64, n: usize) -> Vec<Op> {
+        let workload = builtin(name).unwrap().unwrap();
+        let keys = KeySpace::new("k", workload.keys.count);
+        let mut generator = Generator::new(&workload, &keys, seed);
+        (0..n).map(|_| generator.next(&keys)).collect()
+    }
+
+    #[test]
+    fn the_same_seed_draws_the_same_operations() {
+        assert_eq!(draw("read-heavy", 3, 500), draw("read-heavy", 3, 500));
+        assert_ne!(draw("read-heavy", 3, 500), draw("read-heavy", 4, 500));
+    }
+
+    #[test]
+    fn the_mix_and_the_skew_show_in_the_draws() {
+        let ops = draw("read-heavy", 1, 20_000);
+        let reads = ops.iter().filter(|o| o.kind == OpKind::Read).count();
+        assert!(
+            (18_500..19_500).contains(&reads),
+            "{reads} reads of 20000 at 95%"
+        );
+        let mut counts = std::collections::HashMap::new();
+        for op in &ops {
+            *counts.entry(op.key).or_insert(0) += 1;
+        }
+        let hottest = counts.values().max().copied().unwrap_or(0);
+        assert!(
+            hottest > 20_000 / 100,
+            "zipfian 0.99 has a key above 1%: {hottest}"
+        );
+        assert!(ops.iter().all(|o| o.key < 10_000));
+    }
+
+    #[test]
+    fn hotspot_sends_most_operations_to_few_keys() {
+        let ops = draw("event-sourced", 1, 10_000);
+        let mut counts: Vec<u32> = vec![0; 1000];
+        for op in &ops {
+            counts[op.key as usize] += 1;
+        }
+        counts.sort_unstable_by(|a, b| b.cmp(a));
+        let top: u32 = counts[..100].iter().sum();
+        assert!(
+            (7_500..8_500).contains(&top),
+            "10% of keys got {top} of 10000 ops at 80%"
+        );
+    }
+
+    #[test]
+    fn spreading_is_a_permutation() {
+        let mut seen: Vec<u64> = (0..1000).map(|r| spread(r, 1000)).collect();
+        seen.sort_unstable();
+        assert_eq!(seen, (0..1000).collect::<Vec<_>>());
+    }
+}

@@ -1,0 +1,21 @@
+//! Workloads, the load engine, the aggregate executor, the suites and the results model.
+//!
+//! Suites never name a concrete backend: they drive [`Subject`]s, each an adapter seen through
+//! one of the two contracts of `statebench-adapters`.
+#![forbid(unsafe_code)]
+
+pub mod domain;
+pub mod engine;
+pub mod executor;
+pub mod generate;
+pub mod outcome;
+pub mod progress;
+pub mod results;
+pub mod subject;
+pub mod suite;
+pub mod workload;
+
+pub use outcome::{Executed, Outcome};
+pub use progress::{Progress, Silent};
+pub use subject::{Runner, Subject, Target};
+pub use workload::Workload;

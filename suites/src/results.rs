@@ -1,0 +1,431 @@
+//! The results model: versioned, self-describing data that reports render and gates compare.
+//!
+//! Units are in the names (`_us`, `_ms`, `_per_s`); latencies are microseconds with
+//! nanosecond resolution, read from HdrHistograms of 3 significant digits.
+
+use crate::engine::tally::histogram;
+use crate::outcome::Outcome;
+use crate::workload::{Arrivals, OpKind, Workload};
+use base64::Engine as _;
+use hdrhistogram::Histogram;
+use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
+use serde::{Deserialize, Serialize};
+use statebench_adapters::Descriptor;
+
+/// Bumped on every change that breaks readers of `results.json`.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Everything one run measured, and what it ran with.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Results {
+    /// [`SCHEMA_VERSION`] of the writer.
+    pub schema_version: u32,
+    /// The tool that wrote it.
+    pub tool: Tool,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    /// RFC 3339, UTC.
+    pub finished_at: String,
+    /// The run was stopped (Ctrl-C) before it finished; what is here was measured.
+    pub interrupted: bool,
+    /// The resolved configuration, seed included.
+    pub config: RunConfig,
+    /// The machine the harness ran on.
+    pub machine: Machine,
+    /// What was measured: one entry per adapter and interface.
+    pub subjects: Vec<SubjectInfo>,
+    /// Adapters or suites that did not run, and why.
+    pub skipped: Vec<Skipped>,
+    /// The conformance suite's verdicts.
+    pub conformance: Vec<CheckResult>,
+    /// Latency and throughput trials.
+    pub trials: Vec<Trial>,
+}
+
+/// Name, version and source revision of the tool.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tool {
+    /// `statebench`.
+    pub name: String,
+    /// The crate version.
+    pub version: String,
+    /// The git commit it was built from, where known.
+    pub git_sha: Option<String>,
+}
+
+/// The run's resolved configuration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunConfig {
+    /// Adapters asked for.
+    pub adapters: Vec<String>,
+    /// Suites asked for, in the order they ran.
+    pub suites: Vec<String>,
+    /// Where the workload came from: `builtin:NAME` or a file path.
+    pub workload_source: String,
+    /// The workload with every default filled in and every override applied.
+    pub workload: Workload,
+    /// The seed every generator derives from.
+    pub seed: u64,
+}
+
+/// The machine the harness ran on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Machine {
+    /// `linux`, `macos`, …
+    pub os: String,
+    /// `x86_64`, `aarch64`, …
+    pub arch: String,
+    /// Kernel release, where known.
+    pub kernel: Option<String>,
+    /// CPU model name, where known.
+    pub cpu_model: Option<String>,
+    /// Logical CPUs available to the harness.
+    pub logical_cpus: usize,
+    /// Physical memory, where known.
+    pub memory_bytes: Option<u64>,
+}
+
+/// Which contract a subject was driven through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Interface {
+    /// [`StateStore`](statebench_adapters::StateStore).
+    State,
+    /// [`EventStore`](statebench_adapters::EventStore).
+    Events,
+}
+
+/// One adapter driven through one interface.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SubjectInfo {
+    /// `memory:state`, `postgres`, …
+    pub name: String,
+    /// The contract used.
+    pub interface: Interface,
+    /// What the adapter declares.
+    pub descriptor: Descriptor,
+    /// How its backend was provided (`embedded`, `docker`, `native`, `external`).
+    pub provisioning: String,
+    /// Loading the key space before the trials, when it ran.
+    pub load: Option<LoadSummary>,
+}
+
+/// Loading the key space (or one stream per key) before the trials.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LoadSummary {
+    /// Keys (or streams) written.
+    pub keys: u64,
+    /// Wall-clock time it took.
+    pub duration_ms: f64,
+    /// Keys per second.
+    pub keys_per_s: f64,
+}
+
+/// Something that did not run, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Skipped {
+    /// The adapter or subject.
+    pub name: String,
+    /// The suite, when only one suite was skipped.
+    pub suite: Option<String>,
+    /// Why, in one line.
+    pub reason: String,
+}
+
+/// A conformance verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckStatus {
+    /// The adapter does what the contract says.
+    Pass,
+    /// It does not; the detail says what happened.
+    Fail,
+    /// The adapter declares that it does not offer this; not run.
+    Unsupported,
+}
+
+/// One conformance check on one subject.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckResult {
+    /// The subject checked.
+    pub subject: String,
+    /// The check's name, for example `cas-exactly-one-winner`.
+    pub check: String,
+    /// The capability the check verifies, when it verifies one.
+    pub capability: Option<String>,
+    /// The verdict.
+    pub status: CheckStatus,
+    /// What failed, or why it was not run; empty on a pass.
+    pub detail: String,
+}
+
+/// How a trial offered its load.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "loop", rename_all = "lowercase")]
+pub enum Step {
+    /// Operations arrived on a schedule at `rate_per_s`.
+    Open {
+        /// Offered operations per second.
+        rate_per_s: f64,
+        /// The arrival process.
+        arrivals: Arrivals,
+        /// Operations in flight at most.
+        max_in_flight: usize,
+    },
+    /// `concurrency` workers, each starting an operation when its last one ended.
+    Closed {
+        /// Workers.
+        concurrency: usize,
+    },
+}
+
+/// One measured step of a suite on one subject.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Trial {
+    /// Unique in the run and safe as a file name.
+    pub id: String,
+    /// The subject measured.
+    pub subject: String,
+    /// `latency` or `throughput`.
+    pub suite: String,
+    /// The workload's name.
+    pub workload: String,
+    /// How the load was offered.
+    pub step: Step,
+    /// Stopped early (Ctrl-C); the numbers cover what ran.
+    pub interrupted: bool,
+    /// The warm-up, recorded apart and excluded from `measured`.
+    pub warmup: Summary,
+    /// The measured phase.
+    pub measured: PhaseStats,
+    /// The HdrHistogram interval log of the measured phase, relative to the run directory.
+    pub interval_log: Option<String>,
+}
+
+/// Counts by outcome.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    /// Done.
+    pub ok: u64,
+    /// Definitely not done.
+    pub conflict: u64,
+    /// Maybe done.
+    pub indefinite: u64,
+    /// Cannot work.
+    pub fatal: u64,
+}
+
+impl Counts {
+    /// Adds one count to `outcome`.
+    pub fn add(&mut self, outcome: Outcome, n: u64) {
+        match outcome {
+            Outcome::Ok => self.ok += n,
+            Outcome::Conflict => self.conflict += n,
+            Outcome::Indefinite => self.indefinite += n,
+            Outcome::Fatal => self.fatal += n,
+        }
+    }
+
+    /// Every operation counted.
+    pub fn total(&self) -> u64 {
+        self.ok + self.conflict + self.indefinite + self.fatal
+    }
+
+    /// Operations that did not end `ok`.
+    pub fn errors(&self) -> u64 {
+        self.total() - self.ok
+    }
+}
+
+/// The short account of a phase that is not measured (the warm-up).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Wall-clock length.
+    pub duration_ms: f64,
+    /// Operations completed.
+    pub ops: u64,
+    /// Completed operations per second.
+    pub ops_per_s: f64,
+    /// By outcome.
+    pub counts: Counts,
+}
+
+/// The measured phase of a trial.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PhaseStats {
+    /// Wall-clock length, from the phase's start to the last completion.
+    pub duration_ms: f64,
+    /// Operations completed.
+    pub ops: u64,
+    /// Completed operations per second, whatever their outcome.
+    pub ops_per_s: f64,
+    /// Operations per second that ended `ok` (goodput).
+    pub ok_per_s: f64,
+    /// By outcome.
+    pub counts: Counts,
+    /// Started more than 1 ms after their intended start (open loop).
+    pub late: u64,
+    /// Scheduled before the phase ended but never started: the offered rate was not met.
+    pub unstarted: u64,
+    /// Started but still unfinished when the phase's grace period ran out.
+    pub abandoned: u64,
+    /// How late operations started relative to their schedule (open loop).
+    pub start_lag: Option<Latency>,
+    /// One entry per operation kind that ran.
+    pub operations: Vec<OpStats>,
+    /// Throughput and latency per interval.
+    pub timeline: Vec<TimelinePoint>,
+}
+
+/// One operation kind within a phase.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OpStats {
+    /// The operation.
+    pub op: OpKind,
+    /// Completed, any outcome.
+    pub ops: u64,
+    /// Completed per second.
+    pub ops_per_s: f64,
+    /// By outcome.
+    pub counts: Counts,
+    /// Conflicts retried inside commands.
+    pub retries: u64,
+    /// Commands the domain refused (counted as ok).
+    pub rejected: u64,
+    /// Response time (intended start to end) over every outcome.
+    pub response: Latency,
+    /// Service time (actual start to end) over every outcome.
+    pub service: Latency,
+    /// The same per outcome, with the histograms.
+    pub outcomes: Vec<OutcomeStats>,
+}
+
+/// One (operation, outcome) with its histograms.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OutcomeStats {
+    /// The outcome.
+    pub outcome: Outcome,
+    /// Response time.
+    pub response: Latency,
+    /// Service time.
+    pub service: Latency,
+    /// Response times in nanoseconds, HdrHistogram V2+DEFLATE, base64.
+    pub response_histogram: String,
+    /// Service times in nanoseconds, HdrHistogram V2+DEFLATE, base64.
+    pub service_histogram: String,
+    /// One error message of this outcome, as an example.
+    pub example_error: Option<String>,
+}
+
+/// Percentiles of one histogram, in microseconds.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Latency {
+    /// Values recorded.
+    pub count: u64,
+    /// Smallest.
+    pub min_us: f64,
+    /// Arithmetic mean.
+    pub mean_us: f64,
+    /// Median.
+    pub p50_us: f64,
+    /// 90th percentile.
+    pub p90_us: f64,
+    /// 99th percentile.
+    pub p99_us: f64,
+    /// 99.9th percentile.
+    pub p999_us: f64,
+    /// 99.99th percentile.
+    pub p9999_us: f64,
+    /// Largest.
+    pub max_us: f64,
+}
+
+impl Latency {
+    /// Reads the percentiles of a histogram of nanoseconds.
+    pub fn of(h: &Histogram<u64>) -> Self {
+        if h.is_empty() {
+            return Self::default();
+        }
+        let us = |ns: u64| round3(ns as f64 / 1_000.0);
+        let q = |quantile: f64| us(h.value_at_quantile(quantile));
+        Self {
+            count: h.len(),
+            min_us: us(h.min()),
+            mean_us: round3(h.mean() / 1_000.0),
+            p50_us: q(0.5),
+            p90_us: q(0.9),
+            p99_us: q(0.99),
+            p999_us: q(0.999),
+            p9999_us: q(0.9999),
+            max_us: us(h.max()),
+        }
+    }
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1_000.0).round() / 1_000.0
+}
+
+/// One interval of a phase.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TimelinePoint {
+    /// Interval start, from the phase's start.
+    pub start_ms: f64,
+    /// Interval end, from the phase's start.
+    pub end_ms: f64,
+    /// Completed in the interval, any outcome.
+    pub ops: u64,
+    /// Completed in the interval with an outcome other than ok.
+    pub errors: u64,
+    /// `ops` per second of the interval.
+    pub ops_per_s: f64,
+    /// Median response time of the interval.
+    pub response_p50_us: Option<f64>,
+    /// 99th percentile response time of the interval.
+    pub response_p99_us: Option<f64>,
+    /// Largest response time of the interval.
+    pub response_max_us: Option<f64>,
+}
+
+/// Encodes a histogram as HdrHistogram V2+DEFLATE in base64, the form every HdrHistogram
+/// implementation reads.
+pub fn encode_histogram(h: &Histogram<u64>) -> String {
+    let mut bytes = Vec::new();
+    match V2DeflateSerializer::new().serialize(h, &mut bytes) {
+        Ok(_) => base64::engine::general_purpose::STANDARD.encode(bytes),
+        // Serializing into memory fails only on a histogram it cannot represent.
+        Err(e) => format!("unencodable: {e:?}"),
+    }
+}
+
+/// Decodes what [`encode_histogram`] wrote.
+pub fn decode_histogram(text: &str) -> Result<Histogram<u64>, String> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .map_err(|e| format!("not base64: {e}"))?;
+    Deserializer::new()
+        .deserialize(&mut bytes.as_slice())
+        .map_err(|e| format!("not an HdrHistogram: {e:?}"))
+}
+
+/// An empty histogram, for callers that merge decoded ones.
+pub fn empty_histogram() -> Histogram<u64> {
+    histogram()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histograms_survive_encoding() {
+        let mut h = histogram();
+        for v in [1_000, 2_000, 1_000_000, 3_000_000_000] {
+            h.record(v).unwrap();
+        }
+        let back = decode_histogram(&encode_histogram(&h)).unwrap();
+        assert_eq!(back, h);
+        assert_eq!(Latency::of(&back).count, 4);
+        assert!(decode_histogram("not base64!").is_err());
+    }
+}

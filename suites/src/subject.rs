@@ -1,0 +1,169 @@
+//! A subject is one adapter driven through one interface; its runner maps workload
+//! operations onto that interface.
+
+use crate::domain::{Account, Command, Event, INITIAL_BALANCE, Payload};
+use crate::executor::{Executor, replay};
+use crate::generate::{KeySpace, Op};
+use crate::outcome::{Executed, Outcome};
+use crate::results::Interface;
+use crate::workload::{OpKind, Workload};
+use statebench_adapters::{Descriptor, EventStore, Expect, ExpectRevision, StateStore};
+use std::sync::Arc;
+
+/// The contract a subject is driven through.
+#[derive(Clone)]
+pub enum Target {
+    /// Keys with versioned values.
+    State(Arc<dyn StateStore>),
+    /// Streams of events.
+    Events(Arc<dyn EventStore>),
+}
+
+/// One adapter driven through one interface, under the name reports use.
+#[derive(Clone)]
+pub struct Subject {
+    /// `memory:state`, `postgres`, …
+    pub name: String,
+    /// The adapter, through its interface.
+    pub target: Target,
+    /// How its backend was provided (`embedded`, `docker`, …).
+    pub provisioning: String,
+}
+
+impl Subject {
+    /// What the adapter declares.
+    pub fn descriptor(&self) -> &Descriptor {
+        match &self.target {
+            Target::State(s) => s.descriptor(),
+            Target::Events(e) => e.descriptor(),
+        }
+    }
+
+    /// The contract used.
+    pub fn interface(&self) -> Interface {
+        match self.target {
+            Target::State(_) => Interface::State,
+            Target::Events(_) => Interface::Events,
+        }
+    }
+
+    /// Why `workload` cannot run on this subject, if it cannot.
+    pub fn unfit_for(&self, workload: &Workload) -> Option<String> {
+        let needs_events = !workload.fits_state_store();
+        (needs_events && self.interface() == Interface::State).then(|| {
+            format!(
+                "workload `{}` appends events; a state store has no streams",
+                workload.name
+            )
+        })
+    }
+}
+
+/// Runs operations of one workload on one subject.
+pub struct Runner {
+    target: Target,
+    keys: Arc<KeySpace>,
+    payload: Payload,
+    load_size: usize,
+    executor: Executor,
+}
+
+impl Runner {
+    /// A runner over `keys`, padding values to the workload's sizes.
+    pub fn new(subject: &Subject, workload: &Workload, keys: Arc<KeySpace>) -> Self {
+        let max = workload.value_size_max.unwrap_or(workload.value_size) as usize;
+        Self {
+            target: subject.target.clone(),
+            keys,
+            payload: Payload::new(max, workload.seed),
+            load_size: workload.value_size as usize,
+            executor: Executor {
+                max_retries: workload.max_retries,
+            },
+        }
+    }
+
+    /// The key space operations are drawn from.
+    pub fn keys(&self) -> &KeySpace {
+        &self.keys
+    }
+
+    /// Runs one operation; `name` is scratch space for the key's name.
+    pub async fn execute(&self, op: &Op, name: &mut String) -> Executed {
+        self.keys.name(op.key, name);
+        let size = op.size as usize;
+        let command = if op.deposit {
+            Command::Deposit(op.amount)
+        } else {
+            Command::Withdraw(op.amount)
+        };
+        match &self.target {
+            Target::State(store) => {
+                let store = store.as_ref();
+                let account = |balance| self.payload.state(Account { balance }, size);
+                match op.kind {
+                    OpKind::Read => Executed::from_result(store.get(name).await),
+                    OpKind::Write => {
+                        let value = account(INITIAL_BALANCE + i64::from(op.amount));
+                        Executed::from_result(store.put(name, value, Expect::Any).await)
+                    }
+                    OpKind::Insert => {
+                        let value = account(INITIAL_BALANCE);
+                        Executed::from_result(store.put(name, value, Expect::Absent).await)
+                    }
+                    OpKind::Command => {
+                        self.executor
+                            .on_state(store, name, command, &self.payload, size)
+                            .await
+                    }
+                    OpKind::Append => {
+                        Executed::failure(Outcome::Fatal, "append needs an event store".to_owned())
+                    }
+                }
+            }
+            Target::Events(store) => {
+                let store = store.as_ref();
+                let append = |event, expect| {
+                    store.append(name, vec![self.payload.event(event, size)], expect)
+                };
+                match op.kind {
+                    OpKind::Read => replay(store, name)
+                        .await
+                        .map_or_else(|e| e, |_| Executed::OK),
+                    OpKind::Write | OpKind::Append => Executed::from_result(
+                        append(Event::Deposited(op.amount), ExpectRevision::Any).await,
+                    ),
+                    OpKind::Insert => Executed::from_result(
+                        append(Event::Opened(INITIAL_BALANCE), ExpectRevision::NoStream).await,
+                    ),
+                    OpKind::Command => {
+                        self.executor
+                            .on_events(store, name, command, &self.payload, size)
+                            .await
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes the initial state of key `index`: an account with the initial balance.
+    pub async fn load_one(&self, index: u64, name: &mut String) -> Executed {
+        self.keys.name(index, name);
+        let size = self.load_size;
+        match &self.target {
+            Target::State(store) => {
+                let value = self.payload.state(
+                    Account {
+                        balance: INITIAL_BALANCE,
+                    },
+                    size,
+                );
+                Executed::from_result(store.put(name, value, Expect::Any).await)
+            }
+            Target::Events(store) => {
+                let opened = self.payload.event(Event::Opened(INITIAL_BALANCE), size);
+                Executed::from_result(store.append(name, vec![opened], ExpectRevision::Any).await)
+            }
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! Shared helpers of the suites' integration tests.
+#![allow(dead_code)]
+
+use statebench_suites::Workload;
+use statebench_suites::engine::{Engine, Length, Mode, PhaseReport, PhaseSpec};
+use statebench_suites::generate::KeySpace;
+use statebench_suites::subject::{Runner, Subject, Target};
+use statebench_suites::{Silent, workload};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// A built-in workload, with `edit` applied.
+pub fn workload(name: &str, edit: impl FnOnce(&mut Workload)) -> Arc<Workload> {
+    let mut w = workload::builtin(name)
+        .expect("a built-in name")
+        .expect("built-ins parse");
+    edit(&mut w);
+    Arc::new(w)
+}
+
+/// A subject over `target`, named `name`.
+pub fn subject(name: &str, target: Target) -> Subject {
+    Subject {
+        name: name.to_owned(),
+        target,
+        provisioning: "embedded".to_owned(),
+    }
+}
+
+/// An engine for `subject` and `workload`, its keys not loaded.
+pub fn engine(subject: &Subject, workload: Arc<Workload>, grace: Duration) -> Engine {
+    let keys = Arc::new(KeySpace::new("test/", workload.keys.count));
+    Engine {
+        runner: Arc::new(Runner::new(subject, &workload, keys)),
+        workload,
+        cancel: CancellationToken::new(),
+        grace,
+    }
+}
+
+/// Runs one phase silently.
+pub async fn phase(engine: &Engine, length: Length, mode: Mode) -> PhaseReport {
+    let spec = PhaseSpec {
+        label: "test".into(),
+        length,
+        mode,
+        seed: 7,
+    };
+    engine.run(&spec, &Silent, None).await
+}
