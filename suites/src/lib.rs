@@ -13,6 +13,7 @@ pub mod progress;
 pub mod results;
 pub mod subject;
 pub mod suite;
+pub mod units;
 pub mod workload;
 
 pub use outcome::{Executed, Outcome};

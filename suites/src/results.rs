@@ -271,6 +271,10 @@ pub struct PhaseStats {
     pub abandoned: u64,
     /// How late operations started relative to their schedule (open loop).
     pub start_lag: Option<Latency>,
+    /// Response time over every operation and outcome.
+    pub response: Latency,
+    /// Service time over every operation and outcome.
+    pub service: Latency,
     /// One entry per operation kind that ran.
     pub operations: Vec<OpStats>,
     /// Throughput and latency per interval.

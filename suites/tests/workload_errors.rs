@@ -82,7 +82,10 @@ fn each_kind_of_mistake_names_file_line_and_field() {
         );
         assert!(error.contains(message), "`{error}` should say `{message}`");
         assert!(!error.contains('\n'), "`{error}` is one line");
-        assert!(!error.contains(": mix:") && !error.contains(": keys:"), "`{error}` says it once");
+        assert!(
+            !error.contains(": mix:") && !error.contains(": keys:"),
+            "`{error}` says it once"
+        );
     }
 }
 

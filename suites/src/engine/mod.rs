@@ -249,6 +249,7 @@ impl Engine {
                     },
                     schedule: Schedule::new(rate, arrivals, derive_seed(spec.seed, u64::MAX)),
                     ops: generator(0),
+                    mean_gap: Duration::from_secs_f64(1.0 / rate),
                 };
                 let shared = shared.clone();
                 Some(std::thread::spawn(move || {

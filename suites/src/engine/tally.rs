@@ -155,9 +155,18 @@ impl Tally {
 
     /// Response times of every operation and outcome together.
     pub fn all_responses(&self) -> Histogram<u64> {
+        self.merged(|cell| &cell.response)
+    }
+
+    /// Service times of every operation and outcome together.
+    pub fn all_services(&self) -> Histogram<u64> {
+        self.merged(|cell| &cell.service)
+    }
+
+    fn merged(&self, pick: fn(&Cell) -> &Histogram<u64>) -> Histogram<u64> {
         let mut all = histogram();
         for cell in self.cells.iter().flatten().flatten() {
-            add(&mut all, &cell.response);
+            add(&mut all, pick(cell));
         }
         all
     }

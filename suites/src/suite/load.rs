@@ -58,7 +58,7 @@ pub async fn load(
         return Err(e);
     }
     let seconds = elapsed.as_secs_f64().max(1e-9);
-    progress.end(&format!("{keys} keys in {seconds:.1} s"));
+    progress.end(&format!("{keys} keys in {seconds:.2} s"));
     Ok(LoadSummary {
         keys,
         duration_ms: seconds * 1_000.0,

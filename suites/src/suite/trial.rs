@@ -11,6 +11,7 @@ use crate::results::{
     encode_histogram,
 };
 use crate::subject::{Runner, Subject};
+use crate::units;
 use crate::workload::{OpKind, Phase, Workload};
 use std::io::Write;
 use std::path::Path;
@@ -50,7 +51,7 @@ impl Prepared {
     ) -> Result<(Self, LoadSummary), String> {
         let keys = Arc::new(KeySpace::new(key_prefix, ctx.workload.keys.count));
         let runner = Arc::new(Runner::new(&subject, &ctx.workload, keys));
-        let label = format!("{}: load {} keys", subject.name, ctx.workload.keys.count);
+        let label = format!("{}: load", subject.name);
         let summary = load(runner.clone(), &label, ctx.progress, &ctx.cancel).await?;
         let engine = Engine {
             runner,
@@ -132,7 +133,13 @@ async fn run(
         subject.replace([':', '/', ' '], "-")
     );
     let stream = if suite == "latency" { 0 } else { 1 << 32 } + 2 * index as u64;
-    let label = format!("{subject}: {suite} {}", step_name.replace('-', " "));
+    let label = match &step {
+        Step::Open { rate_per_s, .. } => {
+            format!("{subject}: {suite} at {}/s", units::rate(*rate_per_s))
+        }
+        Step::Closed { concurrency: 1 } => format!("{subject}: {suite} with 1 worker"),
+        Step::Closed { concurrency } => format!("{subject}: {suite} with {concurrency} workers"),
+    };
     let warmup = match length(&ctx.workload.warmup) {
         Some(length) => {
             let spec = PhaseSpec {
@@ -142,7 +149,7 @@ async fn run(
                 seed: derive_seed(ctx.seed, stream),
             };
             let report = prepared.engine.run(&spec, ctx.progress, None).await;
-            ctx.progress.end(&format!("warm-up: {}", one_line(&report)));
+            ctx.progress.end(&one_line(&report));
             summary(&report)
         }
         None => Summary::default(),
@@ -233,31 +240,19 @@ fn open_log(ctx: &Context<'_>, id: &str) -> (Option<Box<dyn Write + Send>>, Opti
 }
 
 fn one_line(report: &PhaseReport) -> String {
-    let s = stats(report);
-    let p99 = s
-        .operations
-        .iter()
-        .map(|o| o.response.p99_us)
-        .fold(0.0, f64::max);
+    let total = &report.total;
+    let ops = total.count();
+    let p99 = total.all_responses().value_at_quantile(0.99) as f64 / 1_000.0;
+    let errors = ops - total.count_of(Outcome::Ok);
     let mut line = format!(
-        "{:.0} ops/s, worst p99 {}, {} errors",
-        s.ops_per_s,
-        format_us(p99),
-        s.counts.errors()
+        "{} ops/s, p99 {}, {errors} errors",
+        units::rate(per_second(ops, report.elapsed)),
+        units::latency_us(p99),
     );
-    if s.unstarted > 0 {
-        line += &format!(", {} unstarted (offered rate not met)", s.unstarted);
+    if report.unstarted() > 0 {
+        line += &format!(", {} unstarted (offered rate not met)", report.unstarted());
     }
     line
-}
-
-/// Microseconds as a short human figure (`850 µs`, `12.3 ms`, `1.20 s`).
-pub fn format_us(us: f64) -> String {
-    match us {
-        us if us < 1_000.0 => format!("{us:.0} µs"),
-        us if us < 1_000_000.0 => format!("{:.1} ms", us / 1_000.0),
-        us => format!("{:.2} s", us / 1_000_000.0),
-    }
 }
 
 fn per_second(n: u64, elapsed: Duration) -> f64 {
@@ -301,6 +296,8 @@ pub fn stats(report: &PhaseReport) -> PhaseStats {
         unstarted: report.unstarted(),
         abandoned: report.abandoned,
         start_lag: report.start_lag(),
+        response: Latency::of(&total.all_responses()),
+        service: Latency::of(&total.all_services()),
         operations: OpKind::ALL
             .into_iter()
             .filter_map(|op| op_stats(total, op, report.elapsed))

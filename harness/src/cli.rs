@@ -1,0 +1,51 @@
+//! The command line, parsed by clap; values are checked in [`crate::options`].
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Benchmarks and checks the state behind stateless microservices: databases, caches and
+/// event stores, side by side, on the same workloads.
+#[derive(Debug, Parser)]
+#[command(name = "statebench", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run suites on adapters and write results.json, report.md and index.html.
+    Run(RunArgs),
+    /// List the adapters, workloads and suites.
+    List,
+    /// Render report.md and index.html again from a run directory's results.json.
+    Report {
+        /// The run directory (the one holding results.json).
+        dir: PathBuf,
+    },
+}
+
+/// Arguments of `statebench run`.
+#[derive(Debug, Default, clap::Args)]
+pub struct RunArgs {
+    /// Adapters to run, comma-separated (default: every available one; see `statebench list`).
+    #[arg(long, value_delimiter = ',')]
+    pub adapters: Vec<String>,
+    /// Suites to run, comma-separated (default: conformance,latency,throughput).
+    #[arg(long, value_delimiter = ',')]
+    pub suites: Vec<String>,
+    /// A built-in workload's name or a workload YAML file (default: read-heavy).
+    #[arg(long, value_name = "NAME|FILE")]
+    pub workload: Option<String>,
+    /// Length of every measured phase in seconds, overriding the workload's.
+    #[arg(long, value_name = "SECS", allow_negative_numbers = true)]
+    pub duration: Option<String>,
+    /// Seed of every generator, overriding the workload's.
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub seed: Option<String>,
+    /// Directory to write the run into (default: statebench-results/<time>).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}

@@ -1,0 +1,12 @@
+//! The `statebench` binary's library: command line, options, the adapter registry, the
+//! orchestration of a run, and the run directory.
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod machine;
+pub mod options;
+pub mod output;
+pub mod progress;
+pub mod registry;
+pub mod run;
+pub mod summary;

@@ -1,0 +1,120 @@
+//! `statebench`: run, list, report.
+
+use anyhow::Context as _;
+use clap::Parser;
+use statebench::cli::{Cli, Command, RunArgs};
+use statebench::options::RunOptions;
+use statebench::progress::Bars;
+use statebench::{output, registry, run, summary};
+use statebench_suites::suite::SUITES;
+use statebench_suites::workload::BUILTIN;
+use std::process::ExitCode;
+use tokio_util::sync::CancellationToken;
+
+/// Exit code after Ctrl-C, as shells report a SIGINT.
+const INTERRUPTED: u8 = 130;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version go to stdout and succeed.
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or("error: invalid arguments");
+            eprintln!("{first} (see statebench --help)");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command {
+        Command::Run(args) => run_command(args),
+        Command::List => {
+            print!("{}", list());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Report { dir } => report(&dir),
+    };
+    result.unwrap_or_else(|e| {
+        eprintln!("error: {e:#}");
+        ExitCode::FAILURE
+    })
+}
+
+fn run_command(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let options = RunOptions::from_args(args)?;
+    output::prepare(&options.out)?;
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let cancel = CancellationToken::new();
+    let results = runtime.block_on(async {
+        let watcher = tokio::spawn(watch_ctrl_c(cancel.clone()));
+        let results = run::execute(&options, &Bars::default(), &cancel, Some(&options.out)).await;
+        watcher.abort();
+        results
+    });
+    output::write_run(&options.out, &results)
+        .with_context(|| format!("cannot write the results to {}", options.out.display()))?;
+    print!("{}", summary::render(&results));
+    let dir = options.out.display();
+    println!(
+        "report: {dir}/{} (also {dir}/{} and {dir}/{})",
+        output::HTML,
+        output::MARKDOWN,
+        output::RESULTS
+    );
+    if results.interrupted {
+        eprintln!("interrupted: the results hold what was measured before the stop");
+        return Ok(ExitCode::from(INTERRUPTED));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// First Ctrl-C: stop measuring and write what was measured. Second: leave at once.
+async fn watch_ctrl_c(cancel: CancellationToken) {
+    if tokio::signal::ctrl_c().await.is_err() {
+        return;
+    }
+    eprintln!(
+        "\ninterrupted: finishing in-flight operations and writing results (Ctrl-C again to quit now)"
+    );
+    cancel.cancel();
+    if tokio::signal::ctrl_c().await.is_ok() {
+        std::process::exit(i32::from(INTERRUPTED));
+    }
+}
+
+fn list() -> String {
+    let mut out = String::from("adapters:\n");
+    for a in registry::ADAPTERS {
+        let default = if a.default { "" } else { " (only when named)" };
+        out += &format!("  {:<18} {}{default}\n", a.name, a.about);
+    }
+    out += "workloads:\n";
+    for (name, _) in BUILTIN {
+        let about = statebench_suites::workload::builtin(name)
+            .and_then(Result::ok)
+            .map(|w| w.description)
+            .unwrap_or_default();
+        out += &format!("  {name:<18} {about}\n");
+    }
+    out += "suites:\n";
+    for (name, about) in SUITES {
+        out += &format!("  {name:<18} {about}\n");
+    }
+    out
+}
+
+fn report(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let results = statebench_reports::read(&dir.join(output::RESULTS))?;
+    output::write_reports(dir, &results)
+        .with_context(|| format!("cannot write the reports to {}", dir.display()))?;
+    println!(
+        "report: {}/{} (also {})",
+        dir.display(),
+        output::HTML,
+        output::MARKDOWN
+    );
+    Ok(ExitCode::SUCCESS)
+}

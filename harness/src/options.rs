@@ -1,0 +1,240 @@
+//! Checked, resolved options of a run: parsed once from the command line, then passed around
+//! and recorded in the results.
+
+use crate::cli::RunArgs;
+use crate::registry;
+use statebench_suites::Workload;
+use statebench_suites::suite::SUITES;
+use statebench_suites::workload::{Phase, Seconds};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Input the user can fix: named in one line.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidInput(pub String);
+
+fn invalid(message: impl Into<String>) -> InvalidInput {
+    InvalidInput(message.into())
+}
+
+/// A suite that can run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Suite {
+    /// Contract checks.
+    Conformance,
+    /// Open-loop trials.
+    Latency,
+    /// Closed-loop trials.
+    Throughput,
+}
+
+impl Suite {
+    /// The name the CLI and results use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Conformance => "conformance",
+            Self::Latency => "latency",
+            Self::Throughput => "throughput",
+        }
+    }
+
+    fn parse(name: &str) -> Option<Self> {
+        [Self::Conformance, Self::Latency, Self::Throughput]
+            .into_iter()
+            .find(|s| s.name() == name)
+    }
+}
+
+/// The default workload of `statebench run`.
+pub const DEFAULT_WORKLOAD: &str = "read-heavy";
+
+/// Everything a run needs, checked.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Adapter names, known to the registry.
+    pub adapters: Vec<String>,
+    /// Suites in the order they run.
+    pub suites: Vec<Suite>,
+    /// Where the workload came from: `builtin:NAME` or a path.
+    pub workload_source: String,
+    /// The workload with overrides applied.
+    pub workload: Workload,
+    /// The seed.
+    pub seed: u64,
+    /// The run directory.
+    pub out: PathBuf,
+}
+
+impl RunOptions {
+    /// Checks and resolves `args`.
+    pub fn from_args(args: RunArgs) -> Result<Self, InvalidInput> {
+        let adapters = adapters(&args.adapters)?;
+        let suites = suites(&args.suites)?;
+        let name = args.workload.as_deref().unwrap_or(DEFAULT_WORKLOAD);
+        let mut workload = Workload::resolve(name).map_err(|e| invalid(e.to_string()))?;
+        let workload_source = if statebench_suites::workload::builtin(name).is_some() {
+            format!("builtin:{name}")
+        } else {
+            name.to_owned()
+        };
+        if let Some(text) = &args.duration {
+            let seconds = positive_seconds(text)?;
+            workload.measure = Phase {
+                duration: Some(Seconds(seconds)),
+                ops: None,
+            };
+        }
+        if let Some(text) = &args.seed {
+            workload.seed = text.trim().parse().map_err(|_| {
+                invalid(format!(
+                    "--seed must be a whole number from 0 to {}, got `{text}`",
+                    u64::MAX
+                ))
+            })?;
+        }
+        let out = args.out.unwrap_or_else(default_out);
+        Ok(Self {
+            adapters,
+            suites,
+            workload_source,
+            seed: workload.seed,
+            workload,
+            out,
+        })
+    }
+}
+
+fn adapters(asked: &[String]) -> Result<Vec<String>, InvalidInput> {
+    if asked.is_empty() {
+        return Ok(registry::ADAPTERS
+            .iter()
+            .filter(|a| a.default)
+            .map(|a| a.name.to_owned())
+            .collect());
+    }
+    let mut chosen: Vec<String> = Vec::new();
+    for name in asked.iter().map(|a| a.trim()) {
+        if registry::find(name).is_none() {
+            let known: Vec<&str> = registry::ADAPTERS.iter().map(|a| a.name).collect();
+            return Err(invalid(format!(
+                "unknown adapter `{name}` (known: {})",
+                known.join(", ")
+            )));
+        }
+        if !chosen.iter().any(|c| c == name) {
+            chosen.push(name.to_owned());
+        }
+    }
+    Ok(chosen)
+}
+
+fn suites(asked: &[String]) -> Result<Vec<Suite>, InvalidInput> {
+    if asked.is_empty() {
+        return Ok(vec![Suite::Conformance, Suite::Latency, Suite::Throughput]);
+    }
+    let mut chosen = Vec::new();
+    for name in asked.iter().map(|s| s.trim()) {
+        let suite = Suite::parse(name).ok_or_else(|| {
+            let known: Vec<&str> = SUITES.iter().map(|(n, _)| *n).collect();
+            invalid(format!(
+                "unknown suite `{name}` (known: {})",
+                known.join(", ")
+            ))
+        })?;
+        if !chosen.contains(&suite) {
+            chosen.push(suite);
+        }
+    }
+    Ok(chosen)
+}
+
+fn positive_seconds(text: &str) -> Result<Duration, InvalidInput> {
+    let bad = || {
+        invalid(format!(
+            "--duration must be a positive number of seconds, got `{text}`"
+        ))
+    };
+    let seconds: f64 = text.trim().parse().map_err(|_| bad())?;
+    if !(seconds.is_finite() && seconds > 0.0 && seconds <= 1e7) {
+        return Err(bad());
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+fn default_out() -> PathBuf {
+    let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+        .to_string()
+        .replace([':', '-'], "")
+        .replace('T', "-")
+        .trim_end_matches('Z')
+        .to_owned();
+    PathBuf::from("statebench-results").join(stamp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(edit: impl FnOnce(&mut RunArgs)) -> RunArgs {
+        let mut a = RunArgs::default();
+        edit(&mut a);
+        a
+    }
+
+    #[test]
+    fn defaults_resolve_to_every_default_adapter_and_suite() {
+        let o = RunOptions::from_args(RunArgs::default()).unwrap();
+        assert_eq!(o.adapters, ["memory"]);
+        assert_eq!(
+            o.suites,
+            [Suite::Conformance, Suite::Latency, Suite::Throughput]
+        );
+        assert_eq!(o.workload_source, "builtin:read-heavy");
+        assert!(o.out.starts_with("statebench-results"));
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_the_reason() {
+        let cases: [(RunArgs, &str); 6] = [
+            (
+                args(|a| a.adapters = vec!["mongo".into()]),
+                "unknown adapter `mongo` (known: memory, noop)",
+            ),
+            (
+                args(|a| a.suites = vec!["speed".into()]),
+                "unknown suite `speed`",
+            ),
+            (
+                args(|a| a.duration = Some("0".into())),
+                "--duration must be a positive number",
+            ),
+            (args(|a| a.duration = Some("-3".into())), "got `-3`"),
+            (args(|a| a.duration = Some("soon".into())), "got `soon`"),
+            (
+                args(|a| a.seed = Some("-1".into())),
+                "--seed must be a whole number",
+            ),
+        ];
+        for (a, message) in cases {
+            let error = RunOptions::from_args(a).unwrap_err().to_string();
+            assert!(error.contains(message), "`{error}` should say `{message}`");
+        }
+    }
+
+    #[test]
+    fn overrides_apply_to_the_workload() {
+        let o = RunOptions::from_args(args(|a| {
+            a.duration = Some("1.5".into());
+            a.seed = Some("99".into());
+            a.suites = vec!["latency".into(), "latency".into()];
+        }))
+        .unwrap();
+        assert_eq!(
+            o.workload.measure.duration,
+            Some(Seconds(Duration::from_millis(1_500)))
+        );
+        assert_eq!((o.seed, o.workload.seed), (99, 99));
+        assert_eq!(o.suites, [Suite::Latency]);
+    }
+}

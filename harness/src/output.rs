@@ -1,0 +1,55 @@
+//! The run directory: checked before the run, written atomically after it.
+
+use crate::options::InvalidInput;
+use statebench_reports::{html, json, markdown};
+use statebench_suites::results::Results;
+use std::io::Write;
+use std::path::Path;
+
+/// The files a run writes, besides interval logs.
+pub const RESULTS: &str = "results.json";
+/// The Markdown report.
+pub const MARKDOWN: &str = "report.md";
+/// The HTML report.
+pub const HTML: &str = "index.html";
+
+/// Creates `dir` and proves it writable before any measuring starts; refuses a directory
+/// that already holds results, so that no earlier run is overwritten.
+pub fn prepare(dir: &Path) -> Result<(), InvalidInput> {
+    let shown = dir.display();
+    let fail =
+        |e: std::io::Error| InvalidInput(format!("cannot write to output directory {shown}: {e}"));
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
+    if dir.join(RESULTS).exists() {
+        return Err(InvalidInput(format!(
+            "{shown} already holds a run ({RESULTS}); choose another --out or remove it"
+        )));
+    }
+    Ok(())
+}
+
+/// Writes `contents` to `path` so that readers see the old file or the new one, never a part.
+pub fn write_atomic(path: &Path, contents: &str) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    file.write_all(contents.as_bytes())?;
+    file.as_file().sync_all()?;
+    file.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Writes results.json, then the reports rendered from it.
+pub fn write_run(dir: &Path, results: &Results) -> std::io::Result<()> {
+    write_atomic(&dir.join(RESULTS), &json::render(results))?;
+    write_reports(dir, results)
+}
+
+/// Writes report.md and index.html.
+pub fn write_reports(dir: &Path, results: &Results) -> std::io::Result<()> {
+    write_atomic(&dir.join(MARKDOWN), &markdown::render(results))?;
+    write_atomic(&dir.join(HTML), &html::render(results))
+}

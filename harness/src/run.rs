@@ -1,0 +1,177 @@
+//! One run: every chosen suite on every chosen adapter, into one set of results.
+
+use crate::machine;
+use crate::options::{RunOptions, Suite};
+use crate::registry;
+use statebench_suites::Progress;
+use statebench_suites::results::{Results, RunConfig, SCHEMA_VERSION, Skipped, SubjectInfo, Tool};
+use statebench_suites::subject::Subject;
+use statebench_suites::suite::{Context, Prepared, conformance, latency, throughput};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use tokio_util::sync::CancellationToken;
+
+/// How long operations still in flight at the end of a phase may take before they are
+/// abandoned (and counted as such).
+pub const GRACE: Duration = Duration::from_secs(10);
+
+/// Runs `options`; writes interval logs below `run_dir` when given. Cancelling stops at the
+/// next operation and returns what was measured, marked interrupted.
+pub async fn execute(
+    options: &RunOptions,
+    progress: &dyn Progress,
+    cancel: &CancellationToken,
+    run_dir: Option<&Path>,
+) -> Results {
+    let started_at = now();
+    let tag = run_tag();
+    let workload = Arc::new(options.workload.clone());
+    let ctx = Context {
+        workload: workload.clone(),
+        seed: options.seed,
+        cancel: cancel.clone(),
+        progress,
+        grace: GRACE,
+        run_dir,
+    };
+    let mut results = Results {
+        schema_version: SCHEMA_VERSION,
+        tool: tool(),
+        started_at,
+        finished_at: String::new(),
+        interrupted: false,
+        config: RunConfig {
+            adapters: options.adapters.clone(),
+            suites: options.suites.iter().map(|s| s.name().to_owned()).collect(),
+            workload_source: options.workload_source.clone(),
+            workload: options.workload.clone(),
+            seed: options.seed,
+        },
+        machine: machine::describe(),
+        subjects: Vec::new(),
+        skipped: Vec::new(),
+        conformance: Vec::new(),
+        trials: Vec::new(),
+    };
+    for name in &options.adapters {
+        let Some(entry) = registry::find(name) else {
+            continue;
+        };
+        match (entry.make)() {
+            Ok(subjects) => {
+                for subject in subjects {
+                    if cancel.is_cancelled() {
+                        break;
+                    }
+                    run_subject(subject, options, &ctx, &tag, &mut results).await;
+                }
+            }
+            Err(reason) => {
+                progress.note(&format!("{name}: skipped: {reason}"));
+                results.skipped.push(Skipped {
+                    name: name.clone(),
+                    suite: None,
+                    reason,
+                });
+            }
+        }
+    }
+    results.interrupted = cancel.is_cancelled();
+    results.finished_at = now();
+    results
+}
+
+async fn run_subject(
+    subject: Subject,
+    options: &RunOptions,
+    ctx: &Context<'_>,
+    tag: &str,
+    results: &mut Results,
+) {
+    let key_base = format!("sb-{tag}/{}/", subject.name.replace(':', "-"));
+    let mut info = SubjectInfo {
+        name: subject.name.clone(),
+        interface: subject.interface(),
+        descriptor: subject.descriptor().clone(),
+        provisioning: subject.provisioning.clone(),
+        load: None,
+    };
+    if options.suites.contains(&Suite::Conformance) {
+        let prefix = format!("{key_base}conformance/");
+        results
+            .conformance
+            .extend(conformance::run(&subject, &prefix, ctx.progress).await);
+    }
+    let timed: Vec<Suite> = options
+        .suites
+        .iter()
+        .copied()
+        .filter(|s| *s != Suite::Conformance)
+        .collect();
+    if timed.is_empty() || ctx.cancel.is_cancelled() {
+        results.subjects.push(info);
+        return;
+    }
+    let skip = |results: &mut Results, reason: String| {
+        ctx.progress
+            .note(&format!("{}: skipped: {reason}", subject.name));
+        for suite in &timed {
+            results.skipped.push(Skipped {
+                name: subject.name.clone(),
+                suite: Some(suite.name().to_owned()),
+                reason: reason.clone(),
+            });
+        }
+    };
+    if let Some(reason) = subject.unfit_for(&ctx.workload) {
+        skip(results, reason);
+        results.subjects.push(info);
+        return;
+    }
+    let prepared = match Prepared::new(subject.clone(), ctx, format!("{key_base}acct-")).await {
+        Ok((prepared, load)) => {
+            info.load = Some(load);
+            prepared
+        }
+        Err(reason) => {
+            skip(results, format!("loading its keys failed: {reason}"));
+            results.subjects.push(info);
+            return;
+        }
+    };
+    results.subjects.push(info);
+    for suite in timed {
+        let trials = match suite {
+            Suite::Latency => latency(&prepared, ctx).await,
+            Suite::Throughput => throughput(&prepared, ctx).await,
+            Suite::Conformance => continue,
+        };
+        results.trials.extend(trials);
+    }
+}
+
+fn tool() -> Tool {
+    let sha = env!("STATEBENCH_GIT_SHA");
+    Tool {
+        name: "statebench".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        git_sha: (!sha.is_empty()).then(|| sha.to_owned()),
+    }
+}
+
+fn now() -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
+}
+
+/// A short tag that keeps this run's keys apart from other runs' on a shared server.
+fn run_tag() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    let mixed = statebench_suites::generate::derive_seed(
+        nanos.as_nanos() as u64,
+        u64::from(std::process::id()),
+    );
+    format!("{:08x}", mixed as u32)
+}

@@ -1,0 +1,245 @@
+//! The binary as a user meets it: the default run writes its files, bad input gets a one-line
+//! error and a non-zero exit, Ctrl-C keeps what was measured.
+
+use assert_cmd::Command;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+fn statebench() -> Command {
+    Command::cargo_bin("statebench").expect("the binary is built")
+}
+
+fn results(dir: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.join("results.json")).expect("results.json exists");
+    serde_json::from_str(&text).expect("results.json is JSON")
+}
+
+#[test]
+fn a_default_run_writes_results_and_both_reports() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let assert = statebench()
+        .args(["run", "--duration", "0.3", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
+    assert!(
+        stdout.contains("memory:state") && stdout.contains("report:"),
+        "{stdout}"
+    );
+    let r = results(&out);
+    assert_eq!(r["schema_version"], 1);
+    assert_eq!(r["interrupted"], false);
+    assert_eq!(r["config"]["workload"]["name"], "read-heavy");
+    let subjects: Vec<&str> = r["subjects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(subjects, ["memory:state", "memory:events"]);
+    let trials = r["trials"].as_array().unwrap();
+    assert_eq!(trials.len(), 10, "2 rates + 3 concurrencies, on 2 subjects");
+    for t in trials {
+        assert!(t["measured"]["ops"].as_u64().unwrap() > 0, "{}", t["id"]);
+        assert!(
+            t["measured"]["operations"][0]["response"]["p99_us"]
+                .as_f64()
+                .unwrap()
+                > 0.0
+        );
+        let log = t["interval_log"].as_str().expect("an interval log");
+        assert!(
+            std::fs::read_to_string(out.join(log))
+                .unwrap()
+                .contains("read:response")
+        );
+    }
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("## Latency (open loop)") && md.contains("## Conformance"));
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>") && html.contains("<table>"));
+}
+
+#[test]
+fn report_renders_the_same_reports_again_from_results_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    statebench()
+        .args([
+            "run",
+            "--suites",
+            "conformance,throughput",
+            "--duration",
+            "0.2",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    std::fs::remove_file(out.join("report.md")).unwrap();
+    std::fs::remove_file(out.join("index.html")).unwrap();
+    statebench().arg("report").arg(&out).assert().success();
+    assert_eq!(std::fs::read_to_string(out.join("report.md")).unwrap(), md);
+    assert_eq!(
+        std::fs::read_to_string(out.join("index.html")).unwrap(),
+        html
+    );
+}
+
+/// Runs `args` and returns the exit code and stderr, asserting it failed with one line.
+fn refused(args: &[&str]) -> (i32, String) {
+    let output = statebench().args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+    let code = output.status.code().unwrap_or(-1);
+    assert_ne!(code, 0, "{args:?} should fail");
+    assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "{args:?}: one line, got: {stderr}"
+    );
+    assert!(stderr.starts_with("error"), "{stderr}");
+    (code, stderr)
+}
+
+#[test]
+fn bad_input_gets_one_line_and_a_non_zero_exit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = tmp.path().join("bad.yaml");
+    std::fs::write(&bad, "name: bad\nkeys:\n  count: -4\nmix: {read: 1}\n").unwrap();
+    let file = tmp.path().join("file");
+    std::fs::write(&file, "").unwrap();
+    let out = tmp.path().join("out").display().to_string();
+    let under_a_file = file.join("out").display().to_string();
+    let bad = bad.display().to_string();
+    let cases: Vec<(Vec<&str>, String)> = vec![
+        (
+            vec!["run", "--workload", &bad, "--out", &out],
+            format!("{bad}:3: field `keys.count`"),
+        ),
+        (
+            vec!["run", "--workload", "nope", "--out", &out],
+            "no such workload".into(),
+        ),
+        (
+            vec!["run", "--adapters", "mongo", "--out", &out],
+            "unknown adapter `mongo`".into(),
+        ),
+        (
+            vec!["run", "--suites", "speed", "--out", &out],
+            "unknown suite `speed`".into(),
+        ),
+        (
+            vec!["run", "--duration", "0", "--out", &out],
+            "--duration must be a positive".into(),
+        ),
+        (
+            vec!["run", "--duration", "-1", "--out", &out],
+            "got `-1`".into(),
+        ),
+        (
+            vec!["run", "--out", &under_a_file],
+            "cannot write to output directory".into(),
+        ),
+        (
+            vec!["report", tmp.path().to_str().unwrap()],
+            "cannot read".into(),
+        ),
+        (vec!["run", "--frobnicate"], "unexpected argument".into()),
+    ];
+    for (args, message) in cases {
+        let (_, stderr) = refused(&args);
+        assert!(
+            stderr.contains(&message),
+            "{args:?}: `{stderr}` should say `{message}`"
+        );
+    }
+    assert!(
+        !Path::new(&out).join("results.json").exists(),
+        "nothing ran"
+    );
+}
+
+#[test]
+fn an_earlier_run_is_never_overwritten() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("results.json"), "{}").unwrap();
+    let (_, stderr) = refused(&["run", "--out", tmp.path().to_str().unwrap()]);
+    assert!(stderr.contains("already holds a run"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join("results.json")).unwrap(),
+        "{}"
+    );
+}
+
+#[test]
+fn list_names_every_adapter_workload_and_suite() {
+    let assert = statebench().arg("list").assert().success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
+    for name in [
+        "memory",
+        "noop",
+        "read-heavy",
+        "update-heavy",
+        "hot-key-commands",
+        "event-sourced",
+        "conformance",
+        "latency",
+        "throughput",
+    ] {
+        assert!(stdout.contains(name), "`{name}` missing from:\n{stdout}");
+    }
+}
+
+#[test]
+fn ctrl_c_writes_what_was_measured_and_exits_130() {
+    use std::io::BufRead;
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("statebench"))
+        .args(["run", "--suites", "latency", "--duration", "60", "--out"])
+        .arg(&out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the first warm-up is over, so the measured phase is under way.
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let warmed = stderr
+        .by_ref()
+        .map_while(Result::ok)
+        .any(|l| l.contains("(warm-up):"));
+    assert!(warmed, "the run never finished a warm-up");
+    std::thread::sleep(Duration::from_secs(1));
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    assert!(killed.unwrap().success());
+    std::thread::spawn(move || stderr.for_each(drop));
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "statebench did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(130));
+    let r = results(&out);
+    assert_eq!(r["interrupted"], true);
+    let trial = &r["trials"][0];
+    assert_eq!(trial["interrupted"], true);
+    assert!(
+        trial["measured"]["ops"].as_u64().unwrap() > 0,
+        "what ran before the stop is kept"
+    );
+    assert!(out.join("report.md").exists() && out.join("index.html").exists());
+}

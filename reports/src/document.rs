@@ -1,0 +1,454 @@
+//! The report's content, independent of its format: headings, paragraphs, lists, tables.
+
+use crate::format::{bytes, duration_ms, latency_us, rate};
+use statebench_adapters::{Capabilities, Capability};
+use statebench_suites::results::{CheckStatus, Results, Step, Trial};
+use std::collections::BTreeSet;
+
+/// One block of a report.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Block {
+    /// A heading of level 1 to 3.
+    Heading(u8, String),
+    /// A paragraph of plain text.
+    Paragraph(String),
+    /// A warning that must not be missed.
+    Warning(String),
+    /// A bulleted list.
+    List(Vec<String>),
+    /// A table; numeric columns are right-aligned.
+    Table(Table),
+}
+
+/// A table with a header row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Table {
+    /// Column names.
+    pub headers: Vec<String>,
+    /// Whether each column holds numbers.
+    pub numeric: Vec<bool>,
+    /// The cells, row by row.
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    fn new(columns: &[(&str, bool)]) -> Self {
+        Self {
+            headers: columns.iter().map(|(h, _)| (*h).to_owned()).collect(),
+            numeric: columns.iter().map(|(_, n)| *n).collect(),
+            rows: Vec::new(),
+        }
+    }
+}
+
+/// The whole report.
+pub fn build(results: &Results) -> Vec<Block> {
+    let mut blocks = vec![Block::Heading(1, title(results))];
+    blocks.extend(run_facts(results));
+    blocks.extend(subjects(results));
+    blocks.extend(conformance(results));
+    blocks.extend(throughput(results));
+    blocks.extend(latency(results));
+    blocks.extend(errors(results));
+    blocks.extend(method());
+    blocks
+}
+
+fn title(results: &Results) -> String {
+    format!("statebench: {}", results.config.workload.name)
+}
+
+fn run_facts(r: &Results) -> Vec<Block> {
+    let mut blocks = Vec::new();
+    if r.interrupted {
+        blocks.push(Block::Warning(
+            "This run was interrupted: the numbers below cover only what ran before the stop."
+                .into(),
+        ));
+    }
+    let sha = r
+        .tool
+        .git_sha
+        .as_deref()
+        .map(|s| format!(" (git {s})"))
+        .unwrap_or_default();
+    let m = &r.machine;
+    let cpu = m
+        .cpu_model
+        .as_deref()
+        .map(|c| format!(", {c}"))
+        .unwrap_or_default();
+    let memory = m
+        .memory_bytes
+        .map(|b| format!(", {} memory", bytes(b)))
+        .unwrap_or_default();
+    let w = &r.config.workload;
+    blocks.push(Block::List(vec![
+        format!(
+            "Run: {} to {}, {} {}{sha}.",
+            r.started_at, r.finished_at, r.tool.name, r.tool.version
+        ),
+        format!(
+            "Workload: `{}` from {}: {}; seed {}.",
+            w.name, r.config.workload_source, w.description, r.config.seed
+        ),
+        format!(
+            "Machine: {} {}, {} logical CPUs{memory}{cpu}.",
+            m.os, m.arch, m.logical_cpus
+        ),
+    ]));
+    blocks
+}
+
+fn subjects(r: &Results) -> Vec<Block> {
+    let mut table = Table::new(&[
+        ("subject", false),
+        ("technique", false),
+        ("backend", false),
+        ("provisioning", false),
+        ("loaded", false),
+        ("settings", false),
+    ]);
+    for s in &r.subjects {
+        let d = &s.descriptor;
+        let settings: Vec<String> = d.settings.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let loaded = s.load.as_ref().map_or_else(
+            || "-".to_owned(),
+            |l| format!("{} keys in {}", l.keys, duration_ms(l.duration_ms)),
+        );
+        table.rows.push(vec![
+            s.name.clone(),
+            format!("{:?}", d.technique).to_lowercase(),
+            d.backend.clone(),
+            s.provisioning.clone(),
+            loaded,
+            settings.join(", "),
+        ]);
+    }
+    let mut blocks = vec![Block::Heading(2, "Subjects".into()), Block::Table(table)];
+    if !r.skipped.is_empty() {
+        blocks.push(Block::Paragraph("Not run:".into()));
+        blocks.push(Block::List(
+            r.skipped
+                .iter()
+                .map(|s| match &s.suite {
+                    Some(suite) => format!("{} / {suite}: {}", s.name, s.reason),
+                    None => format!("{}: {}", s.name, s.reason),
+                })
+                .collect(),
+        ));
+    }
+    blocks.push(Block::Heading(3, "Declared capabilities".into()));
+    blocks.push(Block::Table(capabilities(r)));
+    blocks
+}
+
+fn capability_rows(c: &Capabilities) -> [(&'static str, &Capability); 6] {
+    [
+        ("cas", &c.cas),
+        ("read your writes", &c.read_your_writes),
+        ("dense revisions", &c.dense_revisions),
+        ("kill-durable", &c.kill_durable),
+        ("atomic multi-event append", &c.atomic_multi_event_append),
+        ("idempotent append", &c.idempotent_append),
+    ]
+}
+
+fn capabilities(r: &Results) -> Table {
+    let mut columns = vec![("capability", false)];
+    columns.extend(r.subjects.iter().map(|s| (s.name.as_str(), false)));
+    let mut table = Table::new(&columns);
+    let Some(first) = r.subjects.first() else {
+        return table;
+    };
+    for (i, (name, _)) in capability_rows(&first.descriptor.capabilities)
+        .iter()
+        .enumerate()
+    {
+        let mut row = vec![(*name).to_owned()];
+        for s in &r.subjects {
+            let cap = capability_rows(&s.descriptor.capabilities)[i].1;
+            row.push(match cap {
+                Capability::Supported => "yes".to_owned(),
+                Capability::Unsupported(why) => format!("no ({why})"),
+            });
+        }
+        table.rows.push(row);
+    }
+    table
+}
+
+fn conformance(r: &Results) -> Vec<Block> {
+    if r.conformance.is_empty() {
+        return Vec::new();
+    }
+    let names: Vec<&str> = unique(r.conformance.iter().map(|c| c.subject.as_str()));
+    let checks: Vec<&str> = unique(r.conformance.iter().map(|c| c.check.as_str()));
+    let mut columns = vec![("check", false)];
+    columns.extend(names.iter().map(|n| (*n, false)));
+    let mut table = Table::new(&columns);
+    for check in &checks {
+        let mut row = vec![(*check).to_owned()];
+        for name in &names {
+            let found = r
+                .conformance
+                .iter()
+                .find(|c| c.subject == *name && c.check == *check);
+            row.push(found.map_or("n/a", |c| status(c.status)).to_owned());
+        }
+        table.rows.push(row);
+    }
+    let failed = r
+        .conformance
+        .iter()
+        .filter(|c| c.status == CheckStatus::Fail)
+        .count();
+    let mut blocks = vec![
+        Block::Heading(2, "Conformance".into()),
+        Block::Paragraph(format!(
+            "{} checks, {failed} failed. `unsupported`: the adapter declares it does not offer \
+             this, so the check did not run; `n/a`: the check belongs to the other contract.",
+            r.conformance.len()
+        )),
+        Block::Table(table),
+    ];
+    let notes: Vec<String> = r
+        .conformance
+        .iter()
+        .filter(|c| c.status != CheckStatus::Pass)
+        .map(|c| {
+            format!(
+                "{} / {} ({}): {}",
+                c.subject,
+                c.check,
+                status(c.status),
+                c.detail
+            )
+        })
+        .collect();
+    if !notes.is_empty() {
+        blocks.push(Block::List(notes));
+    }
+    blocks
+}
+
+fn status(status: CheckStatus) -> &'static str {
+    match status {
+        CheckStatus::Pass => "pass",
+        CheckStatus::Fail => "FAIL",
+        CheckStatus::Unsupported => "unsupported",
+    }
+}
+
+fn unique<'a>(items: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut seen = BTreeSet::new();
+    items.filter(|i| seen.insert(*i)).collect()
+}
+
+fn trials<'a>(r: &'a Results, suite: &'a str) -> impl Iterator<Item = &'a Trial> {
+    r.trials.iter().filter(move |t| t.suite == suite)
+}
+
+fn throughput(r: &Results) -> Vec<Block> {
+    let mut table = Table::new(&[
+        ("subject", false),
+        ("workers", true),
+        ("ops", true),
+        ("ops/s", true),
+        ("ok/s", true),
+        ("p50", true),
+        ("p99", true),
+        ("p99.9", true),
+        ("max", true),
+        ("conflicts", true),
+        ("other errors", true),
+        ("retries", true),
+    ]);
+    for t in trials(r, "throughput") {
+        let Step::Closed { concurrency } = t.step else {
+            continue;
+        };
+        let m = &t.measured;
+        let all = &m.response;
+        let retries: u64 = m.operations.iter().map(|o| o.retries).sum();
+        table.rows.push(vec![
+            subject_cell(t),
+            concurrency.to_string(),
+            m.ops.to_string(),
+            rate(m.ops_per_s),
+            rate(m.ok_per_s),
+            latency_us(all.p50_us),
+            latency_us(all.p99_us),
+            latency_us(all.p999_us),
+            latency_us(all.max_us),
+            m.counts.conflict.to_string(),
+            (m.counts.indefinite + m.counts.fatal).to_string(),
+            retries.to_string(),
+        ]);
+    }
+    if table.rows.is_empty() {
+        return Vec::new();
+    }
+    let mut best: Vec<String> = Vec::new();
+    for name in unique(trials(r, "throughput").map(|t| t.subject.as_str())) {
+        let top = trials(r, "throughput")
+            .filter(|t| t.subject == name)
+            .max_by(|a, b| a.measured.ok_per_s.total_cmp(&b.measured.ok_per_s));
+        if let Some(
+            t @ Trial {
+                step: Step::Closed { concurrency },
+                ..
+            },
+        ) = top
+        {
+            best.push(format!(
+                "{name}: {} ok/s at {concurrency} workers",
+                rate(t.measured.ok_per_s)
+            ));
+        }
+    }
+    vec![
+        Block::Heading(2, "Throughput (closed loop)".into()),
+        Block::Paragraph(
+            "Each worker starts its next operation when the last one ends. ops/s counts every \
+             completed operation, ok/s only those that succeeded (goodput). Latency is over all \
+             operations of the step; in a closed loop it is service time."
+                .into(),
+        ),
+        Block::Table(table),
+        Block::Paragraph("Highest goodput per subject:".into()),
+        Block::List(best),
+    ]
+}
+
+fn subject_cell(t: &Trial) -> String {
+    if t.interrupted {
+        format!("{} (interrupted)", t.subject)
+    } else {
+        t.subject.clone()
+    }
+}
+
+fn latency(r: &Results) -> Vec<Block> {
+    let mut table = Table::new(&[
+        ("subject", false),
+        ("offered/s", true),
+        ("achieved/s", true),
+        ("op", false),
+        ("ops", true),
+        ("p50", true),
+        ("p90", true),
+        ("p99", true),
+        ("p99.9", true),
+        ("max", true),
+        ("service p99", true),
+        ("start lag p50/p99", true),
+        ("late", true),
+        ("unstarted", true),
+        ("errors", true),
+    ]);
+    for t in trials(r, "latency") {
+        let Step::Open { rate_per_s, .. } = t.step else {
+            continue;
+        };
+        let m = &t.measured;
+        for o in &m.operations {
+            let l = &o.response;
+            table.rows.push(vec![
+                subject_cell(t),
+                rate(rate_per_s),
+                rate(m.ops_per_s),
+                o.op.as_str().to_owned(),
+                o.ops.to_string(),
+                latency_us(l.p50_us),
+                latency_us(l.p90_us),
+                latency_us(l.p99_us),
+                latency_us(l.p999_us),
+                latency_us(l.max_us),
+                latency_us(o.service.p99_us),
+                m.start_lag.as_ref().map_or_else(
+                    || "-".to_owned(),
+                    |l| format!("{} / {}", latency_us(l.p50_us), latency_us(l.p99_us)),
+                ),
+                m.late.to_string(),
+                m.unstarted.to_string(),
+                o.counts.errors().to_string(),
+            ]);
+        }
+    }
+    if table.rows.is_empty() {
+        return Vec::new();
+    }
+    vec![
+        Block::Heading(2, "Latency (open loop)".into()),
+        Block::Paragraph(
+            "Operations arrive on a fixed schedule at the offered rate, whether or not earlier \
+             ones have finished. Percentiles are of response time (from the scheduled start), \
+             so time spent waiting behind a slow operation counts; `service p99` leaves that \
+             wait out. `start lag`: how far behind schedule operations started, the harness's own \
+             timing error plus any queueing (per trial); `late`: started over 1 ms behind schedule; `unstarted`: scheduled but \
+             never started before the phase ended (the store could not keep up). The start lag, \
+             late and unstarted columns are per trial, shared by its operations."
+                .into(),
+        ),
+        Block::Table(table),
+    ]
+}
+
+fn errors(r: &Results) -> Vec<Block> {
+    let mut lines = Vec::new();
+    let mut seen = BTreeSet::new();
+    for t in &r.trials {
+        for o in &t.measured.operations {
+            for outcome in &o.outcomes {
+                let Some(example) = &outcome.example_error else {
+                    continue;
+                };
+                if seen.insert((t.subject.as_str(), o.op, example.as_str())) {
+                    lines.push(format!(
+                        "{} / {}: {} {}, e.g. `{example}`",
+                        t.subject,
+                        o.op.as_str(),
+                        outcome.response.count,
+                        outcome.outcome.as_str(),
+                    ));
+                }
+            }
+        }
+        if t.measured.abandoned > 0 {
+            lines.push(format!(
+                "{}: {} operations still in flight after the grace period were abandoned",
+                t.id, t.measured.abandoned
+            ));
+        }
+    }
+    if lines.is_empty() {
+        return Vec::new();
+    }
+    vec![Block::Heading(2, "Errors".into()), Block::List(lines)]
+}
+
+fn method() -> Vec<Block> {
+    vec![
+        Block::Heading(2, "How these numbers were measured".into()),
+        Block::List(vec![
+            "Response time runs from an operation's intended start to its end, service time \
+             from its actual start; in an open loop the intended start is its slot in the \
+             schedule, so queueing is counted (no coordinated omission)."
+                .into(),
+            "Latencies are recorded in nanoseconds into HdrHistograms with 3 significant \
+             digits; a percentile is the upper bound of its bucket. Histograms merge by \
+             addition, never by averaging percentiles; results.json holds them (V2+DEFLATE, \
+             base64)."
+                .into(),
+            "Throughput is completed operations over the wall-clock time from the phase's start \
+             to its last completion. Warm-up phases are recorded apart and excluded."
+                .into(),
+            "A command loads the account, decides, and writes with the expected version, \
+             retrying on conflict; its latency includes its retries."
+                .into(),
+            "The harness, its load generator and any local servers share this machine's CPUs."
+                .into(),
+        ]),
+    ]
+}

@@ -1,0 +1,13 @@
+//! Renders statebench results: `results.json` (the data), `report.md` (fits a pull-request
+//! comment) and `index.html` (one self-contained page). Reports never run anything.
+//!
+//! Markdown and HTML render the same [`document`], so they cannot drift apart.
+#![forbid(unsafe_code)]
+
+pub mod document;
+pub mod format;
+pub mod html;
+pub mod json;
+pub mod markdown;
+
+pub use json::{ReadError, read};
