@@ -9,12 +9,21 @@
 //! then the trait implementations.
 #![forbid(unsafe_code)]
 
+pub mod cache_aside;
 mod capability;
+pub mod connect;
 mod error;
 mod event;
 pub mod fault;
+pub mod jetstream;
+pub mod kurrentdb;
 pub mod memory;
 pub mod noop;
+mod pg;
+pub mod pg_eventlog;
+pub mod postgres;
+pub mod redis;
+pub mod redis_conn;
 mod state;
 mod token;
 

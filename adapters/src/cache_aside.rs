@@ -1,0 +1,190 @@
+//! `cache-aside`: PostgreSQL holds the truth, Redis caches it. Reads try the cache and fill
+//! it from PostgreSQL on a miss; writes go to PostgreSQL (compare-and-set there), then touch
+//! the cache as the policy says. Entries expire after [`TTL_S`] seconds, which bounds how
+//! long a stale entry can live.
+
+use crate::connect::ConnectError;
+use crate::postgres::Postgres;
+use crate::redis_conn::{Redis, classify, timed};
+use crate::{
+    Adapter, Capabilities, Capability, Descriptor, Expect, StateError, StateStore, StoreError,
+    Technique, Version, Versioned,
+};
+use async_trait::async_trait;
+use bytes::Bytes;
+use std::sync::Arc;
+
+/// Seconds a cache entry lives.
+pub const TTL_S: u64 = 60;
+
+/// Sets the entry to (`ARGV[3]`, version `ARGV[2]`) with a TTL of `ARGV[4]`; when `ARGV[1]`
+/// is `1`, only if the cached version is older (or there is none).
+const FILL: &str = r"
+if ARGV[1] == '1' then
+  local current = redis.call('HGET', KEYS[1], 'version')
+  if current and tonumber(current) >= tonumber(ARGV[2]) then return 0 end
+end
+redis.call('HSET', KEYS[1], 'value', ARGV[3], 'version', ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return 1
+";
+
+/// How the cache follows the truth.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Policy {
+    /// The common one: a miss fills the cache unconditionally; a write deletes the entry.
+    /// A slow fill can put an old value back after a delete: stale until the next write or
+    /// the TTL.
+    DeleteAfterWrite,
+    /// Fills and writes set the entry only if it holds an older version, so an old value
+    /// never overwrites a newer one.
+    VersionGated,
+}
+
+impl Policy {
+    /// The policy's name in settings and subject names.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::DeleteAfterWrite => "delete-after-write",
+            Self::VersionGated => "version-gated",
+        }
+    }
+}
+
+/// What `cache-aside` is and promises, over these servers with this policy.
+pub fn descriptor(truth: &Postgres, cache: &Redis, policy: Policy) -> Descriptor {
+    let pg = truth.descriptor();
+    let mut settings: std::collections::BTreeMap<String, String> = pg
+        .settings
+        .iter()
+        .map(|(k, v)| (format!("postgres.{k}"), v.clone()))
+        .chain(
+            cache
+                .settings
+                .iter()
+                .map(|(k, v)| (format!("redis.{k}"), v.clone())),
+        )
+        .collect();
+    settings.insert("policy".into(), policy.name().into());
+    settings.insert("ttl_s".into(), TTL_S.to_string());
+    Descriptor {
+        adapter: "cache-aside".into(),
+        technique: Technique::CacheAside,
+        backend: format!("{} + {}", pg.backend, cache.version),
+        capabilities: Capabilities {
+            read_your_writes: Capability::Supported,
+            ..pg.capabilities.clone()
+        },
+        settings,
+    }
+}
+
+/// A Redis cache in front of a PostgreSQL state table.
+pub struct CacheAside {
+    truth: Arc<Postgres>,
+    cache: Redis,
+    policy: Policy,
+    fill: redis::Script,
+    descriptor: Descriptor,
+}
+
+impl CacheAside {
+    /// Puts `cache` in front of `truth` with `policy`.
+    pub fn new(truth: Arc<Postgres>, cache: Redis, policy: Policy) -> Self {
+        let descriptor = descriptor(&truth, &cache, policy);
+        Self {
+            truth,
+            cache,
+            policy,
+            fill: redis::Script::new(FILL),
+            descriptor,
+        }
+    }
+
+    /// Connects to both servers.
+    pub async fn connect(
+        postgres_url: &str,
+        redis_url: &str,
+        policy: Policy,
+    ) -> Result<Self, ConnectError> {
+        let truth = Arc::new(Postgres::connect(postgres_url).await?);
+        let cache = Redis::connect(redis_url).await?;
+        Ok(Self::new(truth, cache, policy))
+    }
+
+    fn key(key: &str) -> String {
+        format!("cache:{key}")
+    }
+
+    async fn set(&self, key: &str, found: &Versioned, gated: bool) -> Result<(), StateError> {
+        let mut conn = self.cache.conn.clone();
+        let _: i64 = self
+            .fill
+            .key(Self::key(key))
+            .arg(if gated { "1" } else { "0" })
+            .arg(found.version.raw())
+            .arg(found.value.as_ref())
+            .arg(TTL_S)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(|e| classify(&e))?;
+        Ok(())
+    }
+
+    async fn forget(&self, key: &str) -> Result<(), StateError> {
+        let mut conn = self.cache.conn.clone();
+        let _: i64 = redis::cmd("DEL")
+            .arg(Self::key(key))
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| classify(&e))?;
+        Ok(())
+    }
+}
+
+impl Adapter for CacheAside {
+    fn descriptor(&self) -> &Descriptor {
+        &self.descriptor
+    }
+}
+
+#[async_trait]
+impl StateStore for CacheAside {
+    async fn get(&self, key: &str) -> Result<Option<Versioned>, StateError> {
+        let mut conn = self.cache.conn.clone();
+        // A cache that does not answer is bypassed, as services do: the truth still answers.
+        if let Ok(Some(hit)) = timed(crate::redis::get(&mut conn, &Self::key(key))).await {
+            return Ok(Some(hit));
+        }
+        let found = self.truth.get(key).await?;
+        if let Some(found) = &found {
+            let gated = self.policy == Policy::VersionGated;
+            // A failed fill leaves the cache empty, which is correct, only slower.
+            let _ = timed(self.set(key, found, gated)).await;
+        }
+        Ok(found)
+    }
+
+    async fn put(&self, key: &str, value: Bytes, expect: Expect) -> Result<Version, StateError> {
+        match self.truth.put(key, value.clone(), expect).await {
+            Ok(version) => {
+                // The write is done in the truth whatever happens to the cache now; a cache
+                // that could not be updated holds a stale entry until it expires.
+                let _ = match self.policy {
+                    Policy::DeleteAfterWrite => timed(self.forget(key)).await,
+                    Policy::VersionGated => {
+                        timed(self.set(key, &Versioned { value, version }, true)).await
+                    }
+                };
+                Ok(version)
+            }
+            Err(conflict @ StoreError::Conflict { .. }) => {
+                // The caller's version came from a stale entry, most likely: drop it so that
+                // its retry reads the truth.
+                let _ = timed(self.forget(key)).await;
+                Err(conflict)
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
