@@ -74,8 +74,8 @@ pub trait EventStore: Adapter {
         expect: ExpectRevision,
     ) -> Result<Appended, EventError>;
 
-    /// Up to `max` events of `stream` in stream order, starting at `from`; empty when the
-    /// stream does not exist.
+    /// The events of `stream` in stream order, starting at `from`: `max` of them, or fewer
+    /// only when the stream has no more. Empty when the stream does not exist.
     async fn read(
         &self,
         stream: &str,

@@ -7,6 +7,7 @@ use crate::{
 };
 use async_trait::async_trait;
 use bytes::Bytes;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// What `noop` is and promises: nothing.
 pub fn descriptor() -> Descriptor {
@@ -27,15 +28,18 @@ pub fn descriptor() -> Descriptor {
     }
 }
 
-/// Acknowledges every write and finds nothing on every read.
+/// Acknowledges every write (with versions that grow, as the contract asks) and finds
+/// nothing on every read.
 pub struct Noop {
     descriptor: Descriptor,
+    versions: AtomicU64,
 }
 
 impl Default for Noop {
     fn default() -> Self {
         Self {
             descriptor: descriptor(),
+            versions: AtomicU64::new(0),
         }
     }
 }
@@ -53,7 +57,9 @@ impl StateStore for Noop {
     }
 
     async fn put(&self, _key: &str, _value: Bytes, _expect: Expect) -> Result<Version, StateError> {
-        Ok(Version::from_raw(1))
+        Ok(Version::from_raw(
+            self.versions.fetch_add(1, Ordering::Relaxed) + 1,
+        ))
     }
 }
 

@@ -7,7 +7,7 @@
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use statebench_adapters::memory::Memory;
 use statebench_adapters::noop::Noop;
-use statebench_suites::engine::tally::Tally;
+use statebench_suites::engine::tally::{Sample, Tally};
 use statebench_suites::engine::{Engine, Length, Mode, PhaseSpec};
 use statebench_suites::generate::{Generator, KeySpace};
 use statebench_suites::subject::{Runner, Subject, Target};
@@ -78,29 +78,23 @@ fn per_operation(c: &mut Criterion) {
     let mut group = c.benchmark_group("per_operation");
     let mut tally = Tally::default();
     let mut n = 0u64;
+    let sample = |n: u64| Sample {
+        response_ns: black_box(20_000 + n % 5_000),
+        service_ns: 15_000,
+        lag_ns: None,
+        end: std::time::Instant::now(),
+    };
     group.bench_function("record", |b| {
         b.iter(|| {
             n = n.wrapping_add(7_919);
-            tally.record(
-                OpKind::Read,
-                &Executed::OK,
-                black_box(20_000 + n % 5_000),
-                15_000,
-                None,
-            );
+            tally.record(OpKind::Read, &Executed::OK, &sample(n));
         });
     });
     let shard = parking_lot::Mutex::new(Tally::default());
     group.bench_function("record_behind_lock", |b| {
         b.iter(|| {
             n = n.wrapping_add(7_919);
-            shard.lock().record(
-                OpKind::Read,
-                &Executed::OK,
-                black_box(20_000 + n % 5_000),
-                15_000,
-                None,
-            );
+            shard.lock().record(OpKind::Read, &Executed::OK, &sample(n));
         });
     });
     let w = workload();

@@ -6,6 +6,7 @@ use statebench::cli::{Cli, Command, RunArgs};
 use statebench::options::RunOptions;
 use statebench::progress::Bars;
 use statebench::{output, registry, run, summary};
+use statebench_suites::results::CheckStatus;
 use statebench_suites::suite::SUITES;
 use statebench_suites::workload::BUILTIN;
 use std::process::ExitCode;
@@ -13,6 +14,8 @@ use tokio_util::sync::CancellationToken;
 
 /// Exit code after Ctrl-C, as shells report a SIGINT.
 const INTERRUPTED: u8 = 130;
+/// Exit code of a run in which a conformance check failed.
+const NONCONFORMING: u8 = 3;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -67,6 +70,15 @@ fn run_command(args: RunArgs) -> anyhow::Result<ExitCode> {
     if results.interrupted {
         eprintln!("interrupted: the results hold what was measured before the stop");
         return Ok(ExitCode::from(INTERRUPTED));
+    }
+    let failed = results
+        .conformance
+        .iter()
+        .filter(|c| c.status == CheckStatus::Fail)
+        .count();
+    if failed > 0 {
+        eprintln!("{failed} conformance checks failed (see the report)");
+        return Ok(ExitCode::from(NONCONFORMING));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -37,8 +37,21 @@ pub fn write_atomic(path: &Path, contents: &str) -> std::io::Result<()> {
         .unwrap_or(Path::new("."));
     let mut file = tempfile::NamedTempFile::new_in(dir)?;
     file.write_all(contents.as_bytes())?;
+    // Temporary files are private; reports are for reading, like any file written plainly.
+    set_readable(file.as_file())?;
     file.as_file().sync_all()?;
     file.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+#[cfg(unix)]
+fn set_readable(file: &std::fs::File) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    file.set_permissions(std::fs::Permissions::from_mode(0o644))
+}
+
+#[cfg(not(unix))]
+fn set_readable(_: &std::fs::File) -> std::io::Result<()> {
     Ok(())
 }
 

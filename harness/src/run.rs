@@ -90,12 +90,11 @@ async fn run_subject(
     results: &mut Results,
 ) {
     let key_base = format!("sb-{tag}/{}/", subject.name.replace(':', "-"));
-    let mut info = SubjectInfo {
+    let info = SubjectInfo {
         name: subject.name.clone(),
         interface: subject.interface(),
         descriptor: subject.descriptor().clone(),
         provisioning: subject.provisioning.clone(),
-        load: None,
     };
     if options.suites.contains(&Suite::Conformance) {
         let prefix = format!("{key_base}conformance/");
@@ -129,25 +128,30 @@ async fn run_subject(
         results.subjects.push(info);
         return;
     }
-    let prepared = match Prepared::new(subject.clone(), ctx, format!("{key_base}acct-")).await {
-        Ok((prepared, load)) => {
-            info.load = Some(load);
-            prepared
-        }
-        Err(reason) => {
-            skip(results, format!("loading its keys failed: {reason}"));
-            results.subjects.push(info);
-            return;
-        }
-    };
     results.subjects.push(info);
+    let prepared = Prepared {
+        subject: subject.clone(),
+        key_base: key_base.clone(),
+    };
     for suite in timed {
         let trials = match suite {
             Suite::Latency => latency(&prepared, ctx).await,
             Suite::Throughput => throughput(&prepared, ctx).await,
             Suite::Conformance => continue,
         };
-        results.trials.extend(trials);
+        results.trials.extend(trials.done);
+        if let Some(reason) = trials.stopped {
+            ctx.progress.note(&format!(
+                "{} / {}: stopped: {reason}",
+                subject.name,
+                suite.name()
+            ));
+            results.skipped.push(Skipped {
+                name: subject.name.clone(),
+                suite: Some(suite.name().to_owned()),
+                reason,
+            });
+        }
     }
 }
 

@@ -57,12 +57,10 @@ fn normalize(r: &mut Results) {
     r.machine.cpu_model = Some("Example CPU".into());
     r.machine.logical_cpus = 2;
     r.machine.memory_bytes = Some(8 << 30);
-    for s in &mut r.subjects {
-        if let Some(load) = &mut s.load {
+    for t in &mut r.trials {
+        if let Some(load) = &mut t.load {
             (load.duration_ms, load.keys_per_s) = (10.0, 10_000.0);
         }
-    }
-    for t in &mut r.trials {
         let m = &mut t.measured;
         (m.duration_ms, m.ops_per_s, m.ok_per_s, m.late) = (1_000.0, 2_000.0, 2_000.0, 0);
         m.timeline.clear();

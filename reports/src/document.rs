@@ -1,8 +1,8 @@
 //! The report's content, independent of its format: headings, paragraphs, lists, tables.
 
-use crate::format::{bytes, duration_ms, latency_us, rate};
+use crate::format::{bytes, latency_us, rate};
 use statebench_adapters::{Capabilities, Capability};
-use statebench_suites::results::{CheckStatus, Results, Step, Trial};
+use statebench_suites::results::{CheckStatus, Interface, Results, Step, Trial};
 use std::collections::BTreeSet;
 
 /// One block of a report.
@@ -89,8 +89,8 @@ fn run_facts(r: &Results) -> Vec<Block> {
             r.started_at, r.finished_at, r.tool.name, r.tool.version
         ),
         format!(
-            "Workload: `{}` from {}: {}; seed {}.",
-            w.name, r.config.workload_source, w.description, r.config.seed
+            "Workload: `{}` ({}), seed {}: {}",
+            w.name, r.config.workload_source, r.config.seed, w.description
         ),
         format!(
             "Machine: {} {}, {} logical CPUs{memory}{cpu}.",
@@ -104,24 +104,28 @@ fn subjects(r: &Results) -> Vec<Block> {
     let mut table = Table::new(&[
         ("subject", false),
         ("technique", false),
+        ("contract", false),
         ("backend", false),
         ("provisioning", false),
-        ("loaded", false),
         ("settings", false),
     ]);
     for s in &r.subjects {
         let d = &s.descriptor;
         let settings: Vec<String> = d.settings.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let loaded = s.load.as_ref().map_or_else(
-            || "-".to_owned(),
-            |l| format!("{} keys in {}", l.keys, duration_ms(l.duration_ms)),
-        );
+        let technique = serde_json::to_value(d.technique).ok();
         table.rows.push(vec![
             s.name.clone(),
-            format!("{:?}", d.technique).to_lowercase(),
+            technique
+                .as_ref()
+                .and_then(|t| t.as_str())
+                .unwrap_or("?")
+                .to_owned(),
+            match s.interface {
+                Interface::State => "state store".to_owned(),
+                Interface::Events => "event store".to_owned(),
+            },
             d.backend.clone(),
             s.provisioning.clone(),
-            loaded,
             settings.join(", "),
         ]);
     }
@@ -143,14 +147,19 @@ fn subjects(r: &Results) -> Vec<Block> {
     blocks
 }
 
-fn capability_rows(c: &Capabilities) -> [(&'static str, &Capability); 6] {
+/// Each capability, and whether it concerns event stores only.
+fn capability_rows(c: &Capabilities) -> [(&'static str, bool, &Capability); 6] {
     [
-        ("cas", &c.cas),
-        ("read your writes", &c.read_your_writes),
-        ("dense revisions", &c.dense_revisions),
-        ("kill-durable", &c.kill_durable),
-        ("atomic multi-event append", &c.atomic_multi_event_append),
-        ("idempotent append", &c.idempotent_append),
+        ("cas", false, &c.cas),
+        ("read your writes", false, &c.read_your_writes),
+        ("kill-durable", false, &c.kill_durable),
+        ("dense revisions", true, &c.dense_revisions),
+        (
+            "atomic multi-event append",
+            true,
+            &c.atomic_multi_event_append,
+        ),
+        ("idempotent append", true, &c.idempotent_append),
     ]
 }
 
@@ -161,14 +170,15 @@ fn capabilities(r: &Results) -> Table {
     let Some(first) = r.subjects.first() else {
         return table;
     };
-    for (i, (name, _)) in capability_rows(&first.descriptor.capabilities)
+    for (i, (name, _, _)) in capability_rows(&first.descriptor.capabilities)
         .iter()
         .enumerate()
     {
         let mut row = vec![(*name).to_owned()];
         for s in &r.subjects {
-            let cap = capability_rows(&s.descriptor.capabilities)[i].1;
+            let (_, events_only, cap) = capability_rows(&s.descriptor.capabilities)[i];
             row.push(match cap {
+                _ if events_only && s.interface == Interface::State => "n/a".to_owned(),
                 Capability::Supported => "yes".to_owned(),
                 Capability::Unsupported(why) => format!("no ({why})"),
             });
@@ -263,6 +273,7 @@ fn throughput(r: &Results) -> Vec<Block> {
         ("conflicts", true),
         ("other errors", true),
         ("retries", true),
+        ("rejected", true),
     ]);
     for t in trials(r, "throughput") {
         let Step::Closed { concurrency } = t.step else {
@@ -271,6 +282,7 @@ fn throughput(r: &Results) -> Vec<Block> {
         let m = &t.measured;
         let all = &m.response;
         let retries: u64 = m.operations.iter().map(|o| o.retries).sum();
+        let rejected: u64 = m.operations.iter().map(|o| o.rejected).sum();
         table.rows.push(vec![
             subject_cell(t),
             concurrency.to_string(),
@@ -284,6 +296,7 @@ fn throughput(r: &Results) -> Vec<Block> {
             m.counts.conflict.to_string(),
             (m.counts.indefinite + m.counts.fatal).to_string(),
             retries.to_string(),
+            rejected.to_string(),
         ]);
     }
     if table.rows.is_empty() {
@@ -348,15 +361,22 @@ fn latency(r: &Results) -> Vec<Block> {
         ("errors", true),
     ]);
     for t in trials(r, "latency") {
-        let Step::Open { rate_per_s, .. } = t.step else {
+        let Step::Open {
+            rate_per_s,
+            arrivals,
+            ..
+        } = t.step
+        else {
             continue;
         };
+        let arrivals = serde_json::to_value(arrivals).ok();
+        let arrivals = arrivals.as_ref().and_then(|a| a.as_str()).unwrap_or("?");
         let m = &t.measured;
         for o in &m.operations {
             let l = &o.response;
             table.rows.push(vec![
                 subject_cell(t),
-                rate(rate_per_s),
+                format!("{} {arrivals}", rate(rate_per_s)),
                 rate(m.ops_per_s),
                 o.op.as_str().to_owned(),
                 o.ops.to_string(),
@@ -379,20 +399,57 @@ fn latency(r: &Results) -> Vec<Block> {
     if table.rows.is_empty() {
         return Vec::new();
     }
-    vec![
+    let mut blocks = vec![
         Block::Heading(2, "Latency (open loop)".into()),
         Block::Paragraph(
-            "Operations arrive on a fixed schedule at the offered rate, whether or not earlier \
-             ones have finished. Percentiles are of response time (from the scheduled start), \
+            "Operations arrive on a schedule (constant or Poisson) at the offered rate, whether \
+             or not earlier ones have finished. Percentiles are of response time (from the scheduled start), \
              so time spent waiting behind a slow operation counts; `service p99` leaves that \
              wait out. `start lag`: how far behind schedule operations started, the harness's own \
-             timing error plus any queueing (per trial); `late`: started over 1 ms behind schedule; `unstarted`: scheduled but \
-             never started before the phase ended (the store could not keep up). The start lag, \
+             timing error plus any queueing; `late`: started over 1 ms behind schedule; \
+             `unstarted`: scheduled but never started before the phase ended (the store could not keep up). The start lag, \
              late and unstarted columns are per trial, shared by its operations."
                 .into(),
         ),
         Block::Table(table),
-    ]
+    ];
+    let cautions = cautions(r);
+    if !cautions.is_empty() {
+        blocks.push(Block::Warning("Read these rows with care:".into()));
+        blocks.push(Block::List(cautions));
+    }
+    blocks
+}
+
+/// Trials whose latency figures say less than they seem to.
+fn cautions(r: &Results) -> Vec<String> {
+    let mut lines = Vec::new();
+    for t in trials(r, "latency") {
+        let m = &t.measured;
+        let (response, service) = (m.response.p99_us, m.service.p99_us);
+        if let Some(lag) = &m.start_lag
+            && lag.p99_us >= 0.5 * response
+            && service < 0.5 * response
+        {
+            lines.push(format!(
+                "{}: start lag (p99 {}) is most of response time (p99 {}) while service time is \
+                 p99 {}: the store answered faster than the harness started operations on \
+                 schedule, so response time here measures the harness",
+                t.id,
+                latency_us(lag.p99_us),
+                latency_us(response),
+                latency_us(service)
+            ));
+        }
+        if m.unstarted + m.abandoned > 0 {
+            lines.push(format!(
+                "{}: {} operations never started and {} never finished; they are not in the \
+                 percentiles, which are therefore lower bounds",
+                t.id, m.unstarted, m.abandoned
+            ));
+        }
+    }
+    lines
 }
 
 fn errors(r: &Results) -> Vec<Block> {

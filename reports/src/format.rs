@@ -18,24 +18,13 @@ pub fn bytes(n: u64) -> String {
     }
 }
 
-/// A duration given in milliseconds: `850 ms`, `2.0 s`.
-pub fn duration_ms(ms: f64) -> String {
-    if ms < 1_000.0 {
-        format!("{ms:.0} ms")
-    } else {
-        format!("{:.1} s", ms / 1_000.0)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn sizes_and_durations_read_naturally() {
+    fn sizes_read_in_binary_units() {
         assert_eq!(bytes(512), "512 B");
         assert_eq!(bytes(25_125_558_272), "23.4 GiB");
-        assert_eq!(duration_ms(850.0), "850 ms");
-        assert_eq!(duration_ms(2_000.0), "2.0 s");
     }
 }

@@ -7,12 +7,12 @@ use std::path::Path;
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
     /// The file could not be opened or read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {reason}")]
     Io {
         /// The file.
         path: String,
         /// Why.
-        source: std::io::Error,
+        reason: std::io::Error,
     },
     /// The file is not results of this schema.
     #[error("{path}: not statebench results of schema {SCHEMA_VERSION}: {message}")]
@@ -37,9 +37,9 @@ pub fn render(results: &Results) -> String {
 /// Reads `results.json`, refusing other schema versions.
 pub fn read(path: &Path) -> Result<Results, ReadError> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| ReadError::Io {
+    let text = std::fs::read_to_string(path).map_err(|reason| ReadError::Io {
         path: shown.clone(),
-        source,
+        reason,
     })?;
     let invalid = |message: String| ReadError::Invalid {
         path: shown.clone(),

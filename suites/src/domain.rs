@@ -83,11 +83,6 @@ impl Payload {
         }
     }
 
-    /// `size` bytes of filler, without copying.
-    pub fn raw(&self, size: usize) -> Bytes {
-        self.filler.slice(..size.min(self.filler.len()))
-    }
-
     /// An 8-byte number followed by filler up to `size` bytes.
     fn tagged(&self, number: i64, size: usize) -> Bytes {
         let mut out = BytesMut::with_capacity(size.max(8));

@@ -17,32 +17,37 @@ pub struct Executor {
     pub max_retries: u32,
 }
 
-/// One attempt: done, or conflicted and worth another try.
-enum Attempt {
+/// One attempt: done, or conflicted and worth another try (with what it learned).
+enum Attempt<S> {
     Done(Executed),
-    Conflicted,
+    Conflicted(S),
 }
 
 impl Executor {
-    async fn retrying<F, Fut>(&self, mut attempt: F) -> Executed
+    /// Runs `attempt` until it is done or has conflicted `max_retries + 1` times; each
+    /// attempt gets what the one before it learned, starting from `state`.
+    async fn retrying<S, F, Fut>(&self, mut state: S, mut attempt: F) -> Executed
     where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Attempt>,
+        F: FnMut(S) -> Fut,
+        Fut: Future<Output = Attempt<S>>,
     {
         let mut retries = 0;
         loop {
-            match attempt().await {
+            match attempt(state).await {
                 Attempt::Done(mut done) => {
                     done.retries = retries;
                     return done;
                 }
-                Attempt::Conflicted if retries >= self.max_retries => {
+                Attempt::Conflicted(_) if retries >= self.max_retries => {
                     let message = format!("gave up after {retries} retries on conflicts");
                     let mut gave_up = Executed::failure(Outcome::Conflict, message);
                     gave_up.retries = retries;
                     return gave_up;
                 }
-                Attempt::Conflicted => retries += 1,
+                Attempt::Conflicted(learned) => {
+                    state = learned;
+                    retries += 1;
+                }
             }
         }
     }
@@ -56,7 +61,7 @@ impl Executor {
         payload: &Payload,
         size: usize,
     ) -> Executed {
-        self.retrying(|| async move {
+        self.retrying((), |()| async move {
             let (account, expect) = match store.get(key).await {
                 Ok(Some(found)) => match decode_state(&found.value) {
                     Ok(account) => (account, Expect::Version(found.version)),
@@ -74,14 +79,15 @@ impl Executor {
             let value = payload.state(account.apply(event), size);
             match store.put(key, value, expect).await {
                 Ok(_) => Attempt::Done(Executed::OK),
-                Err(StoreError::Conflict { .. }) => Attempt::Conflicted,
+                Err(StoreError::Conflict { .. }) => Attempt::Conflicted(()),
                 Err(e) => Attempt::Done(Executed::failed(&e)),
             }
         })
         .await
     }
 
-    /// Runs `command` on the account whose events are in `stream`.
+    /// Runs `command` on the account whose events are in `stream`. After a conflict, the
+    /// retry reads only the events appended since the last one it saw.
     pub async fn on_events(
         &self,
         store: &dyn EventStore,
@@ -90,8 +96,8 @@ impl Executor {
         payload: &Payload,
         size: usize,
     ) -> Executed {
-        self.retrying(|| async move {
-            let (account, last) = match replay(store, stream).await {
+        self.retrying((Account::default(), None), |known| async move {
+            let (account, last) = match catch_up(store, stream, known).await {
                 Ok(loaded) => loaded,
                 Err(done) => return Attempt::Done(done),
             };
@@ -107,7 +113,7 @@ impl Executor {
                 .await
             {
                 Ok(_) => Attempt::Done(Executed::OK),
-                Err(StoreError::Conflict { .. }) => Attempt::Conflicted,
+                Err(StoreError::Conflict { .. }) => Attempt::Conflicted((account, last)),
                 Err(e) => Attempt::Done(Executed::failed(&e)),
             }
         })
@@ -120,8 +126,16 @@ pub async fn replay(
     store: &dyn EventStore,
     stream: &str,
 ) -> Result<(Account, Option<Revision>), Executed> {
-    let mut account = Account::default();
-    let mut last = None;
+    catch_up(store, stream, (Account::default(), None)).await
+}
+
+/// Applies to `known` (an account as of revision `last`) the events after `last`. A page
+/// shorter than asked for ends the stream, as the contract says.
+async fn catch_up(
+    store: &dyn EventStore,
+    stream: &str,
+    (mut account, mut last): (Account, Option<Revision>),
+) -> Result<(Account, Option<Revision>), Executed> {
     loop {
         let from = last.map_or(ReadFrom::Start, ReadFrom::After);
         let page = store

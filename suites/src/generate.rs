@@ -12,7 +12,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub struct Op {
     /// What to do.
     pub kind: OpKind,
-    /// The index of the key (or stream) it touches.
+    /// The index of the key (or stream) it touches; an insert takes a fresh key when it
+    /// runs instead, so that operations that never run claim no key.
     pub key: u64,
     /// Bytes of the value or event it writes.
     pub size: u32,
@@ -58,7 +59,8 @@ impl KeySpace {
         self.next_insert.load(Ordering::Relaxed)
     }
 
-    fn allocate(&self) -> u64 {
+    /// A fresh key index, for an insert about to run.
+    pub fn allocate(&self) -> u64 {
         self.next_insert.fetch_add(1, Ordering::Relaxed)
     }
 }
@@ -128,7 +130,7 @@ impl Generator {
         }
     }
 
-    /// The next operation; inserts take a fresh key from `keys`.
+    /// The next operation.
     pub fn next(&mut self, keys: &KeySpace) -> Op {
         let total = self.cumulative[4];
         let roll = self.rng.random_range(0..total);

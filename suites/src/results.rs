@@ -3,7 +3,6 @@
 //! Units are in the names (`_us`, `_ms`, `_per_s`); latencies are microseconds with
 //! nanosecond resolution, read from HdrHistograms of 3 significant digits.
 
-use crate::engine::tally::histogram;
 use crate::outcome::Outcome;
 use crate::workload::{Arrivals, OpKind, Workload};
 use base64::Engine as _;
@@ -106,11 +105,9 @@ pub struct SubjectInfo {
     pub descriptor: Descriptor,
     /// How its backend was provided (`embedded`, `docker`, `native`, `external`).
     pub provisioning: String,
-    /// Loading the key space before the trials, when it ran.
-    pub load: Option<LoadSummary>,
 }
 
-/// Loading the key space (or one stream per key) before the trials.
+/// Loading a trial's fresh key space (or one stream per key) before it runs.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LoadSummary {
     /// Keys (or streams) written.
@@ -194,6 +191,8 @@ pub struct Trial {
     pub step: Step,
     /// Stopped early (Ctrl-C); the numbers cover what ran.
     pub interrupted: bool,
+    /// Loading the trial's own key space.
+    pub load: Option<LoadSummary>,
     /// The warm-up, recorded apart and excluded from `measured`.
     pub warmup: Summary,
     /// The measured phase.
@@ -253,7 +252,7 @@ pub struct Summary {
 /// The measured phase of a trial.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PhaseStats {
-    /// Wall-clock length, from the phase's start to the last completion.
+    /// Wall-clock length, from the phase's start to its last completion.
     pub duration_ms: f64,
     /// Operations completed.
     pub ops: u64,
@@ -412,14 +411,10 @@ pub fn decode_histogram(text: &str) -> Result<Histogram<u64>, String> {
         .map_err(|e| format!("not an HdrHistogram: {e:?}"))
 }
 
-/// An empty histogram, for callers that merge decoded ones.
-pub fn empty_histogram() -> Histogram<u64> {
-    histogram()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::tally::histogram;
 
     #[test]
     fn histograms_survive_encoding() {

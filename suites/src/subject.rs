@@ -90,7 +90,12 @@ impl Runner {
 
     /// Runs one operation; `name` is scratch space for the key's name.
     pub async fn execute(&self, op: &Op, name: &mut String) -> Executed {
-        self.keys.name(op.key, name);
+        let key = if op.kind == OpKind::Insert {
+            self.keys.allocate()
+        } else {
+            op.key
+        };
+        self.keys.name(key, name);
         let size = op.size as usize;
         let command = if op.deposit {
             Command::Deposit(op.amount)

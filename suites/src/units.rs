@@ -19,6 +19,16 @@ pub fn rate(per_s: f64) -> String {
     }
 }
 
+/// Events per second over `elapsed`; zero when no time passed.
+pub fn per_second(n: u64, elapsed: std::time::Duration) -> f64 {
+    let seconds = elapsed.as_secs_f64();
+    if seconds > 0.0 {
+        n as f64 / seconds
+    } else {
+        0.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

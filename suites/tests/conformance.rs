@@ -8,7 +8,9 @@ use bytes::Bytes;
 use statebench_adapters::memory::Memory;
 use statebench_adapters::noop::Noop;
 use statebench_adapters::{
-    Adapter, Capability, Descriptor, Expect, StateError, StateStore, Version, Versioned,
+    Adapter, Appended, Capability, Descriptor, EventData, EventError, EventStore, Expect,
+    ExpectRevision, ReadFrom, RecordedEvent, StateError, StateStore, StoreError, Version,
+    Versioned,
 };
 use statebench_suites::Silent;
 use statebench_suites::results::{CheckResult, CheckStatus};
@@ -48,17 +50,21 @@ async fn the_memory_reference_passes_every_check_of_both_contracts() {
 async fn declared_gaps_are_reported_with_their_reason_and_not_run() {
     let results = check(Target::State(Arc::new(Noop::default()))).await;
     let cas = status_of(&results, "cas-exactly-one-winner");
-    assert_eq!(
-        (cas.status, cas.detail.as_str()),
-        (CheckStatus::Unsupported, "stores nothing")
-    );
+    let expected = (CheckStatus::Unsupported, "no cas: stores nothing");
+    assert_eq!((cas.status, cas.detail.as_str()), expected);
+    let round_trip = status_of(&results, "values-round-trip");
+    assert_eq!(round_trip.detail, "no read_your_writes: stores nothing");
     assert_eq!(
         status_of(&results, "get-missing-is-none").status,
         CheckStatus::Pass
     );
     assert_eq!(
-        status_of(&results, "values-round-trip").status,
-        CheckStatus::Fail
+        status_of(&results, "versions-increase").status,
+        CheckStatus::Pass
+    );
+    assert!(
+        results.iter().all(|r| r.status != CheckStatus::Fail),
+        "{results:?}"
     );
 }
 
@@ -109,5 +115,57 @@ async fn a_store_that_ignores_expectations_fails_the_cas_checks() {
     assert_eq!(
         status_of(&results, "read-your-writes").status,
         CheckStatus::Pass
+    );
+}
+
+/// Claims atomic multi-event appends but writes a batch one event at a time, a millisecond
+/// apart (as one request per event over a network would).
+struct OneAtATime(Memory);
+
+impl Adapter for OneAtATime {
+    fn descriptor(&self) -> &Descriptor {
+        Adapter::descriptor(&self.0)
+    }
+}
+
+#[async_trait]
+impl EventStore for OneAtATime {
+    async fn append(
+        &self,
+        stream: &str,
+        events: Vec<EventData>,
+        _: ExpectRevision,
+    ) -> Result<Appended, EventError> {
+        let mut last = None;
+        for event in events {
+            last = Some(
+                self.0
+                    .append(stream, vec![event], ExpectRevision::Any)
+                    .await?,
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        last.ok_or_else(|| StoreError::Fatal("no events".into()))
+    }
+
+    async fn read(
+        &self,
+        stream: &str,
+        from: ReadFrom,
+        max: usize,
+    ) -> Result<Vec<RecordedEvent>, EventError> {
+        self.0.read(stream, from, max).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_that_splits_batches_fails_the_atomicity_check() {
+    let results = check(Target::Events(Arc::new(OneAtATime(Memory::new())))).await;
+    let atomic = status_of(&results, "multi-event-append-is-atomic");
+    assert_eq!(atomic.status, CheckStatus::Fail, "{}", atomic.detail);
+    assert!(
+        atomic.detail.contains("part of an 8-event append"),
+        "{}",
+        atomic.detail
     );
 }

@@ -14,6 +14,7 @@ use crate::generate::{Generator, derive_seed};
 use crate::progress::Progress;
 use crate::results::{Latency, TimelinePoint};
 use crate::subject::Runner;
+use crate::units;
 use crate::workload::{Arrivals, OpKind};
 use hdrhistogram::serialization::V2DeflateSerializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
@@ -76,7 +77,7 @@ pub struct PhaseSpec {
 
 /// What a phase recorded.
 pub struct PhaseReport {
-    /// From the phase's start to its last completion.
+    /// From the phase's start to its last completion (not to the end of a grace period).
     pub elapsed: Duration,
     /// Everything recorded.
     pub total: Tally,
@@ -90,7 +91,8 @@ pub struct PhaseReport {
     pub abandoned: u64,
     /// Stopped by cancellation.
     pub interrupted: bool,
-    /// Why the interval log stopped, if writing it failed.
+    /// What went wrong in the harness itself (an interval log that could not be written, a
+    /// dispatcher that failed), if anything.
     pub log_error: Option<String>,
 }
 
@@ -179,25 +181,36 @@ impl Engine {
                 }
             }
         }
-        let elapsed = origin.elapsed();
         monitor.roll(&shared, Instant::now());
-        let scheduled = match dispatcher {
-            Some(thread) => tokio::task::spawn_blocking(move || thread.join().unwrap_or(0))
-                .await
-                .unwrap_or(0),
-            None => started(&shared),
-        };
         let started = started(&shared);
+        let (scheduled, dispatch_error) = match dispatcher {
+            None => (started, None),
+            Some(thread) => match tokio::task::spawn_blocking(move || thread.join()).await {
+                Ok(Ok(scheduled)) => (scheduled, None),
+                _ => (
+                    started,
+                    Some(
+                        "the dispatcher thread panicked; unstarted operations are not known"
+                            .to_owned(),
+                    ),
+                ),
+            },
+        };
         let total = monitor.total;
+        let end = total.last_end().unwrap_or(origin).max(origin);
+        debug_assert!(
+            scheduled >= started,
+            "{scheduled} scheduled, {started} started"
+        );
         PhaseReport {
-            elapsed,
+            elapsed: end - origin,
             abandoned: started.saturating_sub(total.count()),
             total,
             timeline: monitor.timeline.points(),
-            scheduled: scheduled.max(started),
+            scheduled,
             started,
             interrupted,
-            log_error: monitor.log_error,
+            log_error: monitor.log_error.or(dispatch_error),
         }
     }
 
@@ -273,6 +286,10 @@ pub fn available_cpus() -> usize {
 struct Monitor {
     origin: Instant,
     interval_start: Instant,
+    /// One emptied tally per shard, swapped in at each roll so that workers keep recording
+    /// into histograms that are already allocated.
+    spares: Vec<Tally>,
+    interval: Tally,
     total: Tally,
     timeline: Timeline,
     log: Option<Box<dyn Write + Send>>,
@@ -287,6 +304,8 @@ impl Monitor {
         Self {
             origin,
             interval_start: origin,
+            spares: Vec::new(),
+            interval: Tally::default(),
             total: Tally::default(),
             timeline: Timeline::default(),
             log,
@@ -304,33 +323,31 @@ impl Monitor {
     }
 
     fn roll(&mut self, shared: &Shared, now: Instant) {
-        let mut interval = Tally::default();
-        for shard in &shared.shards {
-            let taken = std::mem::take(&mut *shard.lock());
-            interval.absorb(&taken);
+        self.spares.resize_with(shared.shards.len(), Tally::default);
+        self.interval.reset();
+        for (shard, spare) in shared.shards.iter().zip(&mut self.spares) {
+            std::mem::swap(&mut *shard.lock(), spare);
+            self.interval.absorb(spare);
+            spare.reset();
         }
         let (start, end) = (self.interval_start - self.origin, now - self.origin);
-        self.timeline.push(start, end, &interval);
-        if let Err(e) = self.write_log(&interval, start, end - start) {
+        self.timeline.push(start, end, &self.interval);
+        if let Err(e) = self.write_log(start, end - start) {
             self.log = None;
             self.log_error = Some(e);
         }
-        let seconds = (end - start).as_secs_f64().max(1e-9);
-        let p99 = interval.all_responses().value_at_quantile(0.99) as f64 / 1_000.0;
+        let rate = units::per_second(self.interval.count(), end - start);
+        let p99 = tally::p99_us(&self.interval.all_responses());
         self.live = format!(
-            "{:.0} ops/s, p99 {p99:.0} µs",
-            interval.count() as f64 / seconds
+            "{} ops/s, p99 {}",
+            units::rate(rate),
+            units::latency_us(p99)
         );
-        self.total.absorb(&interval);
+        self.total.absorb(&self.interval);
         self.interval_start = now;
     }
 
-    fn write_log(
-        &mut self,
-        interval: &Tally,
-        start: Duration,
-        length: Duration,
-    ) -> Result<(), String> {
+    fn write_log(&mut self, start: Duration, length: Duration) -> Result<(), String> {
         let Some(sink) = self.log.as_mut() else {
             return Ok(());
         };
@@ -346,22 +363,14 @@ impl Monitor {
             .begin_log_with(sink, &mut serializer)
             .map_err(|e| e.to_string())?;
         for op in OpKind::ALL {
-            for (kind, pick) in [("response", true), ("service", false)] {
-                let mut merged = tally::histogram();
-                for outcome in crate::outcome::Outcome::ALL {
-                    if let Some(cell) = interval.cell(op, outcome) {
-                        tally::add(
-                            &mut merged,
-                            if pick { &cell.response } else { &cell.service },
-                        );
-                    }
-                }
-                if merged.is_empty() {
+            let (response, service) = self.interval.op_histograms(op);
+            for (kind, histogram) in [("response", response), ("service", service)] {
+                if histogram.is_empty() {
                     continue;
                 }
                 let tag = format!("{}:{kind}", op.as_str());
                 writer
-                    .write_histogram(&merged, start, length, Tag::new(&tag))
+                    .write_histogram(&histogram, start, length, Tag::new(&tag))
                     .map_err(|e| format!("{e:?}"))?;
             }
         }

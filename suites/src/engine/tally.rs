@@ -3,6 +3,7 @@
 use crate::outcome::{Executed, Outcome};
 use crate::workload::OpKind;
 use hdrhistogram::Histogram;
+use std::time::Instant;
 
 /// Values above an hour are recorded as an hour.
 pub const MAX_NS: u64 = 3_600_000_000_000;
@@ -22,6 +23,33 @@ fn record(h: &mut Histogram<u64>, ns: u64) {
     if h.record(ns).is_err() {
         h.saturating_record(ns);
     }
+}
+
+/// Adds `from` into `to`; `to` grows to fit, so no count is lost.
+pub fn add(to: &mut Histogram<u64>, from: &Histogram<u64>) {
+    if to.add(from).is_err() {
+        for v in from.iter_recorded() {
+            to.saturating_record_n(v.value_iterated_to(), v.count_at_value());
+        }
+    }
+}
+
+/// The 99th percentile of a histogram of nanoseconds, in microseconds.
+pub fn p99_us(h: &Histogram<u64>) -> f64 {
+    h.value_at_quantile(0.99) as f64 / 1_000.0
+}
+
+/// The timings of one operation.
+#[derive(Clone, Copy, Debug)]
+pub struct Sample {
+    /// From the intended start to the end.
+    pub response_ns: u64,
+    /// From the actual start to the end.
+    pub service_ns: u64,
+    /// How late it started (open loop only).
+    pub lag_ns: Option<u64>,
+    /// When it ended.
+    pub end: Instant,
 }
 
 /// Response and service times of one (operation, outcome).
@@ -53,31 +81,26 @@ pub struct Tally {
     rejected: [u64; OPS],
     lag: Option<Box<Histogram<u64>>>,
     late: u64,
+    last_end: Option<Instant>,
 }
 
 impl Tally {
-    /// Records one operation; `lag_ns` is how late it started (open loop only).
-    pub fn record(
-        &mut self,
-        op: OpKind,
-        done: &Executed,
-        response_ns: u64,
-        service_ns: u64,
-        lag_ns: Option<u64>,
-    ) {
-        let cell = self.cells[op.index()][done.outcome.index()]
-            .get_or_insert_with(|| Box::new(Cell::new()));
-        record(&mut cell.response, response_ns);
-        record(&mut cell.service, service_ns);
+    /// Records one operation.
+    pub fn record(&mut self, op: OpKind, done: &Executed, sample: &Sample) {
+        let slot = &mut self.cells[op.index()][done.outcome.index()];
+        let cell = slot.get_or_insert_with(|| Box::new(Cell::new()));
+        record(&mut cell.response, sample.response_ns);
+        record(&mut cell.service, sample.service_ns);
         if cell.example.is_none() {
             cell.example.clone_from(&done.error);
         }
         self.retries[op.index()] += u64::from(done.retries);
         self.rejected[op.index()] += u64::from(done.rejected);
-        if let Some(lag) = lag_ns {
+        if let Some(lag) = sample.lag_ns {
             record(self.lag.get_or_insert_with(|| Box::new(histogram())), lag);
             self.late += u64::from(lag > LATE_NS);
         }
+        self.last_end = self.last_end.max(Some(sample.end));
     }
 
     /// Adds everything `other` recorded to this tally.
@@ -107,11 +130,43 @@ impl Tally {
             );
         }
         self.late += other.late;
+        self.last_end = self.last_end.max(other.last_end);
+    }
+
+    /// Empties the tally but keeps its histograms' memory, so recording into it again does
+    /// not allocate.
+    pub fn reset(&mut self) {
+        for cell in self.cells.iter_mut().flatten().flatten() {
+            cell.response.reset();
+            cell.service.reset();
+            cell.example = None;
+        }
+        if let Some(lag) = &mut self.lag {
+            lag.reset();
+        }
+        self.retries = [0; OPS];
+        self.rejected = [0; OPS];
+        self.late = 0;
+        self.last_end = None;
     }
 
     /// The cell of one (operation, outcome), if anything was recorded there.
     pub fn cell(&self, op: OpKind, outcome: Outcome) -> Option<&Cell> {
-        self.cells[op.index()][outcome.index()].as_deref()
+        self.cells[op.index()][outcome.index()]
+            .as_deref()
+            .filter(|c| !c.response.is_empty())
+    }
+
+    /// Response and service times of one operation over every outcome.
+    pub fn op_histograms(&self, op: OpKind) -> (Histogram<u64>, Histogram<u64>) {
+        let (mut response, mut service) = (histogram(), histogram());
+        for outcome in Outcome::ALL {
+            if let Some(cell) = self.cell(op, outcome) {
+                add(&mut response, &cell.response);
+                add(&mut service, &cell.service);
+            }
+        }
+        (response, service)
     }
 
     /// Conflicts retried by this operation's commands.
@@ -126,12 +181,17 @@ impl Tally {
 
     /// How late operations started (open loop only).
     pub fn lag(&self) -> Option<&Histogram<u64>> {
-        self.lag.as_deref()
+        self.lag.as_deref().filter(|h| !h.is_empty())
     }
 
     /// Operations that started more than a millisecond late.
     pub fn late(&self) -> u64 {
         self.late
+    }
+
+    /// When the last recorded operation ended.
+    pub fn last_end(&self) -> Option<Instant> {
+        self.last_end
     }
 
     /// Operations recorded, of every kind and outcome.
@@ -146,11 +206,11 @@ impl Tally {
 
     /// Operations recorded with this outcome.
     pub fn count_of(&self, outcome: Outcome) -> u64 {
-        self.cells
+        let cells = self
+            .cells
             .iter()
-            .filter_map(|row| row[outcome.index()].as_ref())
-            .map(|c| c.response.len())
-            .sum()
+            .filter_map(|row| row[outcome.index()].as_ref());
+        cells.map(|c| c.response.len()).sum()
     }
 
     /// Response times of every operation and outcome together.
@@ -172,36 +232,56 @@ impl Tally {
     }
 }
 
-/// Adds `from` into `to`; both grow to fit, so this cannot lose counts.
-pub fn add(to: &mut Histogram<u64>, from: &Histogram<u64>) {
-    if to.add(from).is_err() {
-        for v in from.iter_recorded() {
-            to.saturating_record_n(v.value_iterated_to(), v.count_at_value());
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sample(response_ns: u64, service_ns: u64, lag_ns: Option<u64>) -> Sample {
+        Sample {
+            response_ns,
+            service_ns,
+            lag_ns,
+            end: Instant::now(),
+        }
+    }
 
     #[test]
     fn tallies_merge_by_addition() {
         let mut a = Tally::default();
         let mut b = Tally::default();
         let failed = Executed::failure(Outcome::Indefinite, "timeout".into());
-        a.record(OpKind::Read, &Executed::OK, 1_000, 900, Some(100));
-        b.record(OpKind::Read, &Executed::OK, 3_000, 2_000, Some(2_000_000));
-        b.record(OpKind::Command, &failed, 5_000, 5_000, None);
+        a.record(OpKind::Read, &Executed::OK, &sample(1_000, 900, Some(100)));
+        b.record(
+            OpKind::Read,
+            &Executed::OK,
+            &sample(3_000, 2_000, Some(2_000_000)),
+        );
+        b.record(OpKind::Command, &failed, &sample(5_000, 5_000, None));
         a.absorb(&b);
         assert_eq!(a.count(), 3);
         assert_eq!(a.count_of(Outcome::Ok), 2);
         assert_eq!(a.late(), 1);
+        assert_eq!(a.last_end(), b.last_end());
         let cell = a.cell(OpKind::Command, Outcome::Indefinite).unwrap();
         assert_eq!(cell.example.as_deref(), Some("timeout"));
         assert_eq!(
             a.cell(OpKind::Read, Outcome::Ok).unwrap().response.max(),
             3_001
         );
+    }
+
+    #[test]
+    fn a_reset_tally_is_empty_and_records_again() {
+        let mut t = Tally::default();
+        t.record(
+            OpKind::Read,
+            &Executed::OK,
+            &sample(1_000, 900, Some(2_000_000)),
+        );
+        t.reset();
+        assert_eq!((t.count(), t.late(), t.last_end()), (0, 0, None));
+        assert!(t.cell(OpKind::Read, Outcome::Ok).is_none() && t.lag().is_none());
+        t.record(OpKind::Read, &Executed::OK, &sample(2_000, 900, None));
+        assert_eq!(t.count(), 1);
     }
 }

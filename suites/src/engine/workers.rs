@@ -2,7 +2,7 @@
 //! dispatcher thread that issues operations on schedule.
 
 use super::schedule::Schedule;
-use super::tally::Tally;
+use super::tally::{Sample, Tally};
 use crate::generate::{Generator, Op};
 use crate::subject::Runner;
 use parking_lot::Mutex;
@@ -57,18 +57,11 @@ impl Shared {
         self.stop.load(Ordering::Relaxed)
     }
 
-    fn record(&self, worker: usize, op: &Op, done: &crate::outcome::Executed, times: Times) {
-        let shard = &self.shards[worker % self.shards.len()];
-        shard
+    fn record(&self, worker: usize, op: &Op, done: &crate::outcome::Executed, sample: &Sample) {
+        self.shards[worker % self.shards.len()]
             .lock()
-            .record(op.kind, done, times.response, times.service, times.lag);
+            .record(op.kind, done, sample);
     }
-}
-
-struct Times {
-    response: u64,
-    service: u64,
-    lag: Option<u64>,
 }
 
 fn nanos(d: Duration) -> u64 {
@@ -90,17 +83,15 @@ pub async fn closed(shared: Arc<Shared>, worker: usize, quota: Option<u64>, mut 
         }
         shared.started[worker].bump();
         let executed = runner.execute(&op, &mut name).await;
-        let took = nanos(start.elapsed());
-        shared.record(
-            worker,
-            &op,
-            &executed,
-            Times {
-                response: took,
-                service: took,
-                lag: None,
-            },
-        );
+        let end = Instant::now();
+        let took = nanos(end - start);
+        let sample = Sample {
+            response_ns: took,
+            service_ns: took,
+            lag_ns: None,
+            end,
+        };
+        shared.record(worker, &op, &executed, &sample);
         done += 1;
         since_yield += 1;
         if since_yield == YIELD_EVERY {
@@ -129,12 +120,13 @@ pub async fn open(shared: Arc<Shared>, worker: usize, tickets: async_channel::Re
         shared.started[worker].bump();
         let executed = runner.execute(&ticket.op, &mut name).await;
         let end = Instant::now();
-        let times = Times {
-            response: nanos(end - ticket.intended),
-            service: nanos(end - start),
-            lag: Some(nanos(start.saturating_duration_since(ticket.intended))),
+        let sample = Sample {
+            response_ns: nanos(end - ticket.intended),
+            service_ns: nanos(end - start),
+            lag_ns: Some(nanos(start.saturating_duration_since(ticket.intended))),
+            end,
         };
-        shared.record(worker, &ticket.op, &executed, times);
+        shared.record(worker, &ticket.op, &executed, &sample);
     }
 }
 

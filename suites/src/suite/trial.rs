@@ -1,17 +1,18 @@
-//! Trials: a warm-up and a measured phase of the engine, turned into results.
+//! Trials: a fresh key space loaded, a warm-up, and a measured phase of the engine, turned
+//! into results. Every trial starts from the same state, so results do not depend on the
+//! order trials ran in (event streams, for one, grow with every command).
 
 use super::load;
-use crate::engine::tally::{Tally, add, histogram};
+use crate::engine::tally::{Tally, p99_us};
 use crate::engine::{Engine, Length, Mode, PhaseReport, PhaseSpec};
 use crate::generate::{KeySpace, derive_seed};
 use crate::outcome::Outcome;
 use crate::progress::Progress;
 use crate::results::{
-    Counts, Latency, LoadSummary, OpStats, OutcomeStats, PhaseStats, Step, Summary, Trial,
-    encode_histogram,
+    Counts, Latency, OpStats, OutcomeStats, PhaseStats, Step, Summary, Trial, encode_histogram,
 };
 use crate::subject::{Runner, Subject};
-use crate::units;
+use crate::units::{self, per_second};
 use crate::workload::{OpKind, Phase, Workload};
 use std::io::Write;
 use std::path::Path;
@@ -35,42 +36,27 @@ pub struct Context<'a> {
     pub run_dir: Option<&'a Path>,
 }
 
-/// A subject with its key space loaded, ready for trials.
+/// A subject ready for trials, with the prefix its keys go under (unique to the run).
 pub struct Prepared {
     /// The subject.
     pub subject: Subject,
-    engine: Engine,
+    /// Keys of trial `id` go under `{key_base}{id}/`.
+    pub key_base: String,
 }
 
-impl Prepared {
-    /// Loads the workload's keys under `key_prefix` (unique to the run) into `subject`.
-    pub async fn new(
-        subject: Subject,
-        ctx: &Context<'_>,
-        key_prefix: String,
-    ) -> Result<(Self, LoadSummary), String> {
-        let keys = Arc::new(KeySpace::new(key_prefix, ctx.workload.keys.count));
-        let runner = Arc::new(Runner::new(&subject, &ctx.workload, keys));
-        let label = format!("{}: load", subject.name);
-        let summary = load(runner.clone(), &label, ctx.progress, &ctx.cancel).await?;
-        let engine = Engine {
-            runner,
-            workload: ctx.workload.clone(),
-            cancel: ctx.cancel.clone(),
-            grace: ctx.grace,
-        };
-        Ok((Self { subject, engine }, summary))
-    }
+/// The trials of a suite that ran, and why the rest did not, if they did not.
+#[derive(Default)]
+pub struct Trials {
+    /// The trials that ran (an interrupted one included).
+    pub done: Vec<Trial>,
+    /// Why the suite stopped early, other than cancellation.
+    pub stopped: Option<String>,
 }
 
 /// The latency suite: one open-loop trial per offered rate of the workload.
-pub async fn latency(prepared: &Prepared, ctx: &Context<'_>) -> Vec<Trial> {
+pub async fn latency(prepared: &Prepared, ctx: &Context<'_>) -> Trials {
     let open = &ctx.workload.open;
-    let mut trials = Vec::new();
-    for (i, &rate) in open.rates.iter().enumerate() {
-        if ctx.cancel.is_cancelled() {
-            break;
-        }
+    let steps = open.rates.iter().map(|&rate| {
         let mode = Mode::Open {
             rate,
             arrivals: open.arrivals,
@@ -81,32 +67,44 @@ pub async fn latency(prepared: &Prepared, ctx: &Context<'_>) -> Vec<Trial> {
             arrivals: open.arrivals,
             max_in_flight: open.max_in_flight,
         };
-        trials.push(
-            run(
-                prepared,
-                ctx,
-                "latency",
-                (i, format!("{rate}-per-s")),
-                step,
-                mode,
-            )
-            .await,
-        );
-    }
-    trials
+        (format!("{rate}-per-s"), step, mode)
+    });
+    run_steps(prepared, ctx, "latency", steps.collect()).await
 }
 
 /// The throughput suite: one closed-loop trial per concurrency of the workload.
-pub async fn throughput(prepared: &Prepared, ctx: &Context<'_>) -> Vec<Trial> {
-    let mut trials = Vec::new();
-    for (i, &concurrency) in ctx.workload.closed.concurrency.iter().enumerate() {
+pub async fn throughput(prepared: &Prepared, ctx: &Context<'_>) -> Trials {
+    let steps = ctx.workload.closed.concurrency.iter().map(|&concurrency| {
+        let step = Step::Closed { concurrency };
+        (
+            format!("{concurrency}-workers"),
+            step,
+            Mode::Closed { concurrency },
+        )
+    });
+    run_steps(prepared, ctx, "throughput", steps.collect()).await
+}
+
+async fn run_steps(
+    prepared: &Prepared,
+    ctx: &Context<'_>,
+    suite: &str,
+    steps: Vec<(String, Step, Mode)>,
+) -> Trials {
+    let mut trials = Trials::default();
+    for (index, (name, step, mode)) in steps.into_iter().enumerate() {
         if ctx.cancel.is_cancelled() {
             break;
         }
-        let step = Step::Closed { concurrency };
-        let mode = Mode::Closed { concurrency };
-        let label = (i, format!("{concurrency}-workers"));
-        trials.push(run(prepared, ctx, "throughput", label, step, mode).await);
+        let stream = if suite == "latency" { 0 } else { 1 << 32 } + 2 * index as u64;
+        match run(prepared, ctx, suite, &name, step, mode, stream).await {
+            Ok(Some(trial)) => trials.done.push(trial),
+            Ok(None) => break,
+            Err(reason) => {
+                trials.stopped = Some(reason);
+                break;
+            }
+        }
     }
     trials
 }
@@ -119,20 +117,21 @@ fn length(phase: &Phase) -> Option<Length> {
     }
 }
 
+/// Runs one trial; `Ok(None)` when cancelled before its measured phase began.
 async fn run(
     prepared: &Prepared,
     ctx: &Context<'_>,
     suite: &str,
-    (index, step_name): (usize, String),
+    step_name: &str,
     step: Step,
     mode: Mode,
-) -> Trial {
+    stream: u64,
+) -> Result<Option<Trial>, String> {
     let subject = &prepared.subject.name;
     let id = format!(
         "{}.{suite}.{step_name}",
-        subject.replace([':', '/', ' '], "-")
+        subject.replace([':', '/', ' ', '(', ')'], "-")
     );
-    let stream = if suite == "latency" { 0 } else { 1 << 32 } + 2 * index as u64;
     let label = match &step {
         Step::Open { rate_per_s, .. } => {
             format!("{subject}: {suite} at {}/s", units::rate(*rate_per_s))
@@ -140,83 +139,73 @@ async fn run(
         Step::Closed { concurrency: 1 } => format!("{subject}: {suite} with 1 worker"),
         Step::Closed { concurrency } => format!("{subject}: {suite} with {concurrency} workers"),
     };
+    let keys = Arc::new(KeySpace::new(
+        format!("{}{id}/acct-", prepared.key_base),
+        ctx.workload.keys.count,
+    ));
+    let runner = Arc::new(Runner::new(&prepared.subject, &ctx.workload, keys));
+    let loaded = load(
+        runner.clone(),
+        &format!("{label} (load)"),
+        ctx.progress,
+        &ctx.cancel,
+    )
+    .await;
+    let loaded = match loaded {
+        Ok(loaded) => loaded,
+        Err(_) if ctx.cancel.is_cancelled() => return Ok(None),
+        Err(reason) => return Err(format!("loading the keys failed: {reason}")),
+    };
+    let engine = Engine {
+        runner,
+        workload: ctx.workload.clone(),
+        cancel: ctx.cancel.clone(),
+        grace: ctx.grace,
+    };
     let warmup = match length(&ctx.workload.warmup) {
         Some(length) => {
+            let label = format!("{label} (warm-up)");
             let spec = PhaseSpec {
-                label: format!("{label} (warm-up)"),
+                label,
                 length,
                 mode,
                 seed: derive_seed(ctx.seed, stream),
             };
-            let report = prepared.engine.run(&spec, ctx.progress, None).await;
+            let report = engine.run(&spec, ctx.progress, None).await;
             ctx.progress.end(&one_line(&report));
             summary(&report)
         }
         None => Summary::default(),
     };
+    if ctx.cancel.is_cancelled() {
+        return Ok(None);
+    }
     let measured_length = length(&ctx.workload.measure).unwrap_or(Length::Ops(1));
+    let seed = derive_seed(ctx.seed, stream + 1);
     let spec = PhaseSpec {
         label,
         length: measured_length,
         mode,
-        seed: derive_seed(ctx.seed, stream + 1),
+        seed,
     };
     let (log, interval_log) = open_log(ctx, &id);
-    let report = if ctx.cancel.is_cancelled() {
-        None
-    } else {
-        Some(prepared.engine.run(&spec, ctx.progress, log).await)
-    };
-    let report = match report {
-        Some(report) => report,
-        None => return interrupted_before(id, subject, suite, ctx, step, warmup),
-    };
+    let report = engine.run(&spec, ctx.progress, log).await;
     ctx.progress.end(&one_line(&report));
     if let Some(e) = &report.log_error {
-        ctx.progress
-            .note(&format!("{id}: interval log incomplete: {e}"));
+        ctx.progress.note(&format!("{id}: {e}"));
     }
-    Trial {
+    Ok(Some(Trial {
         id,
         subject: subject.clone(),
         suite: suite.to_owned(),
         workload: ctx.workload.name.clone(),
         step,
         interrupted: report.interrupted,
+        load: Some(loaded),
         warmup,
         measured: stats(&report),
         interval_log: interval_log.filter(|_| report.log_error.is_none()),
-    }
-}
-
-fn interrupted_before(
-    id: String,
-    subject: &str,
-    suite: &str,
-    ctx: &Context<'_>,
-    step: Step,
-    warmup: Summary,
-) -> Trial {
-    Trial {
-        id,
-        subject: subject.to_owned(),
-        suite: suite.to_owned(),
-        workload: ctx.workload.name.clone(),
-        step,
-        interrupted: true,
-        warmup,
-        measured: stats(&PhaseReport {
-            elapsed: Duration::ZERO,
-            total: Tally::default(),
-            timeline: Vec::new(),
-            scheduled: 0,
-            started: 0,
-            abandoned: 0,
-            interrupted: true,
-            log_error: None,
-        }),
-        interval_log: None,
-    }
+    }))
 }
 
 fn open_log(ctx: &Context<'_>, id: &str) -> (Option<Box<dyn Write + Send>>, Option<String>) {
@@ -242,26 +231,22 @@ fn open_log(ctx: &Context<'_>, id: &str) -> (Option<Box<dyn Write + Send>>, Opti
 fn one_line(report: &PhaseReport) -> String {
     let total = &report.total;
     let ops = total.count();
-    let p99 = total.all_responses().value_at_quantile(0.99) as f64 / 1_000.0;
     let errors = ops - total.count_of(Outcome::Ok);
     let mut line = format!(
         "{} ops/s, p99 {}, {errors} errors",
         units::rate(per_second(ops, report.elapsed)),
-        units::latency_us(p99),
+        units::latency_us(p99_us(&total.all_responses())),
     );
     if report.unstarted() > 0 {
         line += &format!(", {} unstarted (offered rate not met)", report.unstarted());
     }
-    line
-}
-
-fn per_second(n: u64, elapsed: Duration) -> f64 {
-    let seconds = elapsed.as_secs_f64();
-    if seconds > 0.0 {
-        n as f64 / seconds
-    } else {
-        0.0
+    if report.abandoned > 0 {
+        line += &format!(
+            ", {} abandoned (no answer within the grace period)",
+            report.abandoned
+        );
     }
+    line
 }
 
 fn counts_of(total: &Tally) -> Counts {
@@ -295,7 +280,7 @@ pub fn stats(report: &PhaseReport) -> PhaseStats {
         late: total.late(),
         unstarted: report.unstarted(),
         abandoned: report.abandoned,
-        start_lag: report.start_lag(),
+        start_lag: total.lag().map(Latency::of),
         response: Latency::of(&total.all_responses()),
         service: Latency::of(&total.all_services()),
         operations: OpKind::ALL
@@ -308,15 +293,12 @@ pub fn stats(report: &PhaseReport) -> PhaseStats {
 
 fn op_stats(total: &Tally, op: OpKind, elapsed: Duration) -> Option<OpStats> {
     let mut counts = Counts::default();
-    let (mut response, mut service) = (histogram(), histogram());
     let mut outcomes = Vec::new();
     for outcome in Outcome::ALL {
         let Some(cell) = total.cell(op, outcome) else {
             continue;
         };
         counts.add(outcome, cell.response.len());
-        add(&mut response, &cell.response);
-        add(&mut service, &cell.service);
         outcomes.push(OutcomeStats {
             outcome,
             response: Latency::of(&cell.response),
@@ -326,6 +308,7 @@ fn op_stats(total: &Tally, op: OpKind, elapsed: Duration) -> Option<OpStats> {
             example_error: cell.example.clone(),
         });
     }
+    let (response, service) = total.op_histograms(op);
     (counts.total() > 0).then(|| OpStats {
         op,
         ops: counts.total(),

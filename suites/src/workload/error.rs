@@ -34,8 +34,12 @@ impl WorkloadError {
         e: &serde_path_to_error::Error<serde_yaml::Error>,
     ) -> Self {
         let inner = e.inner();
+        // A syntax error has no field; serde_path_to_error then ends the path with `?`.
         let path = e.path().to_string();
-        let field = if path == "." { String::new() } else { path };
+        let field = match path.trim_end_matches(".?").trim_end_matches('?') {
+            "." => String::new(),
+            known => known.to_owned(),
+        };
         // serde_yaml's message carries the path in front and the location behind; both are
         // reported in their own fields.
         let mut message = inner.to_string();

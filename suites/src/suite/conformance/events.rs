@@ -1,69 +1,77 @@
 //! Checks of the EventStore contract.
 
-use super::{Check, Needs, RACERS, Verdict, ensure, step};
+use super::{Check, Needs, RACERS, Verdict, ensure, expect_conflict, race, shown, step};
 use bytes::Bytes;
 use statebench_adapters::{
     EventData, EventStore, ExpectRevision, ReadFrom, RecordedEvent, Revision, StoreError,
 };
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
 use uuid::Uuid;
 
 type Store = Arc<dyn EventStore>;
 
+/// Streams written by a check stay below this length, so one read gets them whole.
+const READ_ALL: usize = 1_000;
+
+const RYW: &[Needs] = &[Needs::ReadYourWrites];
+const CAS_RYW: &[Needs] = &[Needs::Cas, Needs::ReadYourWrites];
+
 pub(super) const CHECKS: &[Check<dyn EventStore>] = &[
     Check {
         name: "read-missing-stream-is-empty",
-        needs: None,
+        needs: &[],
         run: missing_is_empty,
     },
     Check {
         name: "append-no-stream-creates-once",
-        needs: None,
+        needs: CAS_RYW,
         run: no_stream_once,
     },
     Check {
         name: "append-exact-revision",
-        needs: None,
+        needs: CAS_RYW,
         run: exact_revision,
     },
     Check {
         name: "read-in-order",
-        needs: None,
+        needs: RYW,
         run: read_in_order,
     },
     Check {
         name: "ack-matches-read",
-        needs: None,
+        needs: RYW,
         run: ack_matches_read,
     },
     Check {
         name: "dense-revisions",
-        needs: Some(Needs::DenseRevisions),
+        needs: &[Needs::DenseRevisions, Needs::ReadYourWrites],
         run: dense,
     },
     Check {
         name: "read-after-and-max",
-        needs: None,
+        needs: RYW,
         run: read_after_and_max,
     },
     Check {
         name: "append-exactly-one-winner",
-        needs: None,
+        needs: CAS_RYW,
         run: one_winner,
     },
     Check {
         name: "append-any-never-conflicts",
-        needs: None,
+        needs: RYW,
         run: any_never_conflicts,
     },
     Check {
         name: "multi-event-append-is-atomic",
-        needs: Some(Needs::AtomicMultiEventAppend),
+        needs: &[Needs::AtomicMultiEventAppend, Needs::ReadYourWrites],
         run: atomic_batches,
     },
     Check {
         name: "idempotent-append",
-        needs: Some(Needs::IdempotentAppend),
+        needs: &[Needs::IdempotentAppend, Needs::ReadYourWrites],
         run: idempotent,
     },
 ];
@@ -77,16 +85,29 @@ fn event(kind: &str, data: &str) -> EventData {
 }
 
 async fn read_all(s: &Store, stream: &str) -> Result<Vec<RecordedEvent>, String> {
-    step("read", s.read(stream, ReadFrom::Start, usize::MAX).await)
+    let events = step("read", s.read(stream, ReadFrom::Start, READ_ALL).await)?;
+    ensure(events.len() < READ_ALL, || {
+        format!("more than {READ_ALL} events in a check's stream")
+    })?;
+    Ok(events)
+}
+
+/// Requires the stream to hold exactly `count` events.
+async fn has(
+    s: &Store,
+    stream: &str,
+    count: usize,
+    after: &str,
+) -> Result<Vec<RecordedEvent>, String> {
+    let events = read_all(s, stream).await?;
+    ensure(events.len() == count, || {
+        format!("{} events after {after}, not {count}", events.len())
+    })?;
+    Ok(events)
 }
 
 fn missing_is_empty(s: Store, k: String) -> Verdict {
-    Box::pin(async move {
-        let events = read_all(&s, &k).await?;
-        ensure(events.is_empty(), || {
-            format!("a stream never written has {} events", events.len())
-        })
-    })
+    Box::pin(async move { has(&s, &k, 0, "nothing was written").await.map(drop) })
 }
 
 fn no_stream_once(s: Store, k: String) -> Verdict {
@@ -96,24 +117,13 @@ fn no_stream_once(s: Store, k: String) -> Verdict {
             s.append(&k, vec![event("A", "1")], ExpectRevision::NoStream)
                 .await,
         )?;
-        match s
+        let second = s
             .append(&k, vec![event("B", "2")], ExpectRevision::NoStream)
+            .await;
+        expect_conflict("a second append(no stream)", second, first.last)?;
+        has(&s, &k, 1, "a refused append(no stream)")
             .await
-        {
-            Err(StoreError::Conflict { actual }) => {
-                ensure(actual.is_none_or(|a| a == first.last), || {
-                    format!(
-                        "the conflict reported revision {actual:?}, the stream is at {}",
-                        first.last
-                    )
-                })
-            }
-            Ok(a) => Err(format!(
-                "a second append(no stream) succeeded at revision {}",
-                a.last
-            )),
-            Err(e) => Err(format!("second append(no stream): {e}")),
-        }
+            .map(drop)
     })
 }
 
@@ -135,27 +145,13 @@ fn exact_revision(s: Store, k: String) -> Verdict {
                 second.last, first.last
             )
         })?;
-        match s.append(&k, vec![event("C", "stale")], exact).await {
-            Err(StoreError::Conflict { actual }) => {
-                ensure(actual.is_none_or(|a| a == second.last), || {
-                    format!(
-                        "the conflict reported revision {actual:?}, the stream is at {}",
-                        second.last
-                    )
-                })?
-            }
-            Ok(a) => {
-                return Err(format!(
-                    "an append expecting stale revision {} succeeded at {}",
-                    first.last, a.last
-                ));
-            }
-            Err(e) => return Err(format!("append(stale revision): {e}")),
-        }
-        let events = read_all(&s, &k).await?;
-        ensure(events.len() == 2, || {
-            format!("{} events after a rejected append, not 2", events.len())
-        })
+        let stale = s.append(&k, vec![event("C", "stale")], exact).await;
+        expect_conflict(
+            &format!("an append expecting stale revision {}", first.last),
+            stale,
+            second.last,
+        )?;
+        has(&s, &k, 2, "a refused stale append").await.map(drop)
     })
 }
 
@@ -169,16 +165,19 @@ fn read_in_order(s: Store, k: String) -> Verdict {
                     .await,
             )?;
         }
-        let events = read_all(&s, &k).await?;
-        let read: Vec<(&str, &[u8])> = events
-            .iter()
-            .map(|e| (e.event_type.as_str(), e.data.as_ref()))
-            .collect();
-        let expected: Vec<(&str, &[u8])> =
-            written.iter().map(|(t, d)| (*t, d.as_bytes())).collect();
-        ensure(read == expected, || {
-            format!("read {read:?}, wrote {expected:?}")
-        })?;
+        let events = has(&s, &k, written.len(), "3 appends").await?;
+        for (read, (kind, data)) in events.iter().zip(written) {
+            ensure(
+                read.event_type == kind && read.data.as_ref() == data.as_bytes(),
+                || {
+                    format!(
+                        "read {} {}, wrote {kind} {data:?}",
+                        read.event_type,
+                        shown(&read.data)
+                    )
+                },
+            )?;
+        }
         increasing(&events)
     })
 }
@@ -199,16 +198,13 @@ fn ack_matches_read(s: Store, k: String) -> Verdict {
     Box::pin(async move {
         let mut acks = Vec::new();
         for i in 0..3 {
+            let one = vec![event("A", &i.to_string())];
             acks.push(step(
                 "append",
-                s.append(&k, vec![event("A", &i.to_string())], ExpectRevision::Any)
-                    .await,
+                s.append(&k, one, ExpectRevision::Any).await,
             )?);
         }
-        let events = read_all(&s, &k).await?;
-        ensure(events.len() == acks.len(), || {
-            format!("{} events read, {} acknowledged", events.len(), acks.len())
-        })?;
+        let events = has(&s, &k, acks.len(), "3 acknowledged appends").await?;
         for (ack, read) in acks.iter().zip(&events) {
             ensure(ack.last == read.revision, || {
                 format!("acknowledged revision {}, read {}", ack.last, read.revision)
@@ -230,11 +226,8 @@ fn ack_matches_read(s: Store, k: String) -> Verdict {
 fn dense(s: Store, k: String) -> Verdict {
     Box::pin(async move {
         for i in 0..4 {
-            step(
-                "append",
-                s.append(&k, vec![event("A", &i.to_string())], ExpectRevision::Any)
-                    .await,
-            )?;
+            let one = vec![event("A", &i.to_string())];
+            step("append", s.append(&k, one, ExpectRevision::Any).await)?;
         }
         let revisions: Vec<u64> = read_all(&s, &k)
             .await?
@@ -251,41 +244,45 @@ fn read_after_and_max(s: Store, k: String) -> Verdict {
     Box::pin(async move {
         let batch = (0..5).map(|i| event("A", &i.to_string())).collect();
         step("append", s.append(&k, batch, ExpectRevision::Any).await)?;
-        let all = read_all(&s, &k).await?;
-        let after: Revision = all.get(1).ok_or("fewer than 2 events read back")?.revision;
+        let first = step("read(start, 3)", s.read(&k, ReadFrom::Start, 3).await)?;
+        ensure(first.len() == 3, || {
+            format!("read(start, max 3) of 5 events gave {}", first.len())
+        })?;
+        let after: Revision = first[1].revision;
         let page = step(
             "read(after, 2)",
             s.read(&k, ReadFrom::After(after), 2).await,
         )?;
-        let data: Vec<&[u8]> = page.iter().map(|e| e.data.as_ref()).collect();
-        ensure(data == [b"2".as_slice(), b"3"], || {
+        let data: Vec<String> = page.iter().map(|e| shown(&e.data)).collect();
+        ensure(data == ["\"2\"", "\"3\""], || {
             format!("read after the 2nd event, max 2: {data:?}")
+        })?;
+        let last = page.last().map_or(after, |e| e.revision);
+        let tail = step(
+            "read(after 4th, 10)",
+            s.read(&k, ReadFrom::After(last), 10).await,
+        )?;
+        ensure(tail.len() == 1, || {
+            format!("read after the 4th of 5 events gave {}", tail.len())
         })
     })
 }
 
 fn one_winner(s: Store, k: String) -> Verdict {
     Box::pin(async move {
-        let start = step(
-            "append",
-            s.append(&k, vec![event("Start", "")], ExpectRevision::Any)
-                .await,
-        )?;
-        let mut racers = tokio::task::JoinSet::new();
-        for i in 0..RACERS {
+        let start = vec![event("Start", "")];
+        let start = step("append", s.append(&k, start, ExpectRevision::Any).await)?;
+        let results = race(|i| {
             let (s, k) = (s.clone(), k.clone());
-            racers.spawn(async move {
-                s.append(
-                    &k,
-                    vec![event("Race", &i.to_string())],
-                    ExpectRevision::Exact(start.last),
-                )
-                .await
-            });
-        }
+            async move {
+                let one = vec![event("Race", &i.to_string())];
+                s.append(&k, one, ExpectRevision::Exact(start.last)).await
+            }
+        })
+        .await?;
         let mut winners = 0;
-        while let Some(joined) = racers.join_next().await {
-            match joined.map_err(|e| format!("an appender task failed: {e}"))? {
+        for result in results {
+            match result {
                 Ok(_) => winners += 1,
                 Err(StoreError::Conflict { .. }) => {}
                 Err(e) => return Err(format!("a racing append: {e}")),
@@ -297,79 +294,128 @@ fn one_winner(s: Store, k: String) -> Verdict {
                 start.last
             )
         })?;
-        let events = read_all(&s, &k).await?;
-        ensure(events.len() == 2, || {
-            format!("{} events after the race, not 2", events.len())
-        })
+        has(&s, &k, 2, "the race").await.map(drop)
     })
 }
 
 fn any_never_conflicts(s: Store, k: String) -> Verdict {
     Box::pin(async move {
-        let mut racers = tokio::task::JoinSet::new();
-        for i in 0..RACERS {
+        let results = race(|i| {
             let (s, k) = (s.clone(), k.clone());
-            racers.spawn(async move {
+            async move {
                 s.append(&k, vec![event("Any", &i.to_string())], ExpectRevision::Any)
                     .await
-            });
+            }
+        })
+        .await?;
+        for result in results {
+            step("append(any)", result)?;
         }
-        while let Some(joined) = racers.join_next().await {
-            step(
-                "append(any)",
-                joined.map_err(|e| format!("an appender task failed: {e}"))?,
-            )?;
-        }
-        let events = read_all(&s, &k).await?;
-        ensure(events.len() == RACERS, || {
-            format!("{} events after {RACERS} appends", events.len())
-        })?;
+        let events = has(&s, &k, RACERS, &format!("{RACERS} appends")).await?;
         increasing(&events)
     })
 }
 
 fn atomic_batches(s: Store, k: String) -> Verdict {
     Box::pin(async move {
-        const BATCHES: usize = 20;
-        let writer = {
-            let (s, k) = (s.clone(), k.clone());
-            tokio::spawn(async move {
-                for b in 0..BATCHES {
-                    let batch = (0..3).map(|i| event("Part", &format!("{b}.{i}"))).collect();
-                    s.append(&k, batch, ExpectRevision::Any).await?;
+        const SIZE: u64 = 8;
+        const READERS: usize = 3;
+        const MIN_BATCHES: u64 = 20;
+        const MAX_BATCHES: u64 = READ_ALL as u64 / SIZE - 1;
+        // Readers count the reads that saw the stream while it was being written; the writer
+        // goes on until enough did (or one saw part of a batch), so that the check has
+        // watched the store mid-write.
+        const ENOUGH_OVERLAPS: u64 = 30;
+        let overlaps = Arc::new(AtomicU64::new(0));
+        let partial = Arc::new(AtomicU64::new(0));
+        let writing = Arc::new(AtomicBool::new(true));
+        let ready = Arc::new(tokio::sync::Barrier::new(READERS + 1));
+        let mut readers = tokio::task::JoinSet::new();
+        for _ in 0..READERS {
+            let (s, k, ready) = (s.clone(), k.clone(), ready.clone());
+            let (overlaps, partial, writing) = (overlaps.clone(), partial.clone(), writing.clone());
+            readers.spawn(async move {
+                ready.wait().await;
+                while writing.load(Ordering::Acquire) {
+                    let read = s.read(&k, ReadFrom::Start, READ_ALL).await;
+                    let seen = read.map_err(|e| e.to_string())?.len() as u64;
+                    if !seen.is_multiple_of(SIZE) {
+                        partial.store(seen, Ordering::Release);
+                    } else if seen > 0 {
+                        overlaps.fetch_add(1, Ordering::Relaxed);
+                    }
                     tokio::task::yield_now().await;
                 }
-                Ok::<_, StoreError<Revision>>(())
-            })
-        };
-        let mut reads = 0;
-        while !writer.is_finished() && reads < 10_000 {
-            let seen = read_all(&s, &k).await?.len();
-            ensure(seen % 3 == 0, || {
-                format!("a reader saw {seen} events: part of a 3-event append")
-            })?;
-            reads += 1;
-            tokio::task::yield_now().await;
+                Ok::<_, String>(())
+            });
         }
-        step(
-            "append(batch)",
-            writer
-                .await
-                .map_err(|e| format!("the writer task failed: {e}"))?,
-        )?;
-        let events = read_all(&s, &k).await?;
-        ensure(events.len() == 3 * BATCHES, || {
-            format!("{} events after {BATCHES} batches of 3", events.len())
-        })
+        ready.wait().await;
+        let (mut written, mut failure) = (0, None);
+        let go_on = |written| {
+            partial.load(Ordering::Acquire) == 0
+                && written < MAX_BATCHES
+                && (written < MIN_BATCHES || overlaps.load(Ordering::Relaxed) < ENOUGH_OVERLAPS)
+        };
+        while failure.is_none() && go_on(written) {
+            let batch = (0..SIZE)
+                .map(|i| event("Part", &format!("{written}.{i}")))
+                .collect();
+            if let Err(e) = s.append(&k, batch, ExpectRevision::Any).await {
+                failure = Some(format!("append(batch): {e}"));
+            }
+            written += 1;
+            // Give the readers a chance to look before the next batch (bounded: 20 ms).
+            let before = overlaps.load(Ordering::Relaxed);
+            for _ in 0..20 {
+                if overlaps.load(Ordering::Relaxed) > before || partial.load(Ordering::Acquire) > 0
+                {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        }
+        writing.store(false, Ordering::Release);
+        while let Some(joined) = readers.join_next().await {
+            joined.map_err(|e| format!("a reader task failed: {e}"))??;
+        }
+        if let Some(failure) = failure {
+            return Err(failure);
+        }
+        let seen = partial.load(Ordering::Acquire);
+        ensure(seen == 0, || {
+            format!("a reader saw {seen} events: part of an {SIZE}-event append")
+        })?;
+        let overlaps = overlaps.load(Ordering::Relaxed);
+        ensure(overlaps >= ENOUGH_OVERLAPS, || {
+            format!("inconclusive: only {overlaps} reads overlapped {written} appends")
+        })?;
+        has(
+            &s,
+            &k,
+            (written * SIZE) as usize,
+            &format!("{written} batches of {SIZE}"),
+        )
+        .await
+        .map(drop)
     })
+}
+
+/// Event ids unique to this run (derived from the check's key prefix), so that stores that
+/// remember ids across streams or for a while do not see them as repeats of an earlier run.
+fn ids(prefix: &str, n: u64) -> Vec<Uuid> {
+    let seed = prefix.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    (1..=n).map(|i| Uuid::from_u64_pair(seed, i)).collect()
 }
 
 fn idempotent(s: Store, k: String) -> Verdict {
     Box::pin(async move {
-        let batch: Vec<EventData> = (1..=2u128)
-            .map(|i| EventData {
-                id: Some(Uuid::from_u128(i)),
-                ..event("Once", &i.to_string())
+        let batch: Vec<EventData> = ids(&k, 2)
+            .into_iter()
+            .map(|id| EventData {
+                id: Some(id),
+                ..event("Once", &id.to_string())
             })
             .collect();
         let first = step(
@@ -382,13 +428,10 @@ fn idempotent(s: Store, k: String) -> Verdict {
         )?;
         ensure(again.last == first.last, || {
             format!(
-                "the repeat acknowledged {}, the first {}",
+                "the repeat acknowledged revision {}, the first {}",
                 again.last, first.last
             )
         })?;
-        let events = read_all(&s, &k).await?;
-        ensure(events.len() == 2, || {
-            format!("{} events after repeating a 2-event append", events.len())
-        })
+        has(&s, &k, 2, "repeating a 2-event append").await.map(drop)
     })
 }

@@ -8,8 +8,8 @@ mod state;
 use crate::progress::Progress;
 use crate::results::{CheckResult, CheckStatus};
 use crate::subject::{Subject, Target};
-use statebench_adapters::{Capabilities, Capability};
-use std::fmt::Display;
+use statebench_adapters::{Capabilities, Capability, StoreError};
+use std::fmt::{self, Display};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,9 +20,11 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(30);
 type Verdict = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
 
 /// One check of the contract over store type `S`, run on keys below a prefix of its own.
+/// It runs only when the adapter declares every capability it `needs`; checks that read back
+/// what they wrote need read-your-writes.
 struct Check<S: ?Sized> {
     name: &'static str,
-    needs: Option<Needs>,
+    needs: &'static [Needs],
     run: fn(Arc<S>, String) -> Verdict,
 }
 
@@ -58,15 +60,6 @@ impl Needs {
     }
 }
 
-/// The names of every check for `interface` (`state` or `events`), in order.
-pub fn names(events: bool) -> Vec<&'static str> {
-    if events {
-        events::CHECKS.iter().map(|c| c.name).collect()
-    } else {
-        state::CHECKS.iter().map(|c| c.name).collect()
-    }
-}
-
 /// Runs every check of the subject's interface; keys go below `prefix`, unique to the run.
 pub async fn run(subject: &Subject, prefix: &str, progress: &dyn Progress) -> Vec<CheckResult> {
     match &subject.target {
@@ -89,9 +82,13 @@ async fn run_all<S: ?Sized>(
     );
     let mut results = Vec::with_capacity(checks.len());
     for (i, check) in checks.iter().enumerate() {
-        let (status, detail) = match check.needs.map(|n| n.of(caps)) {
-            Some(Capability::Unsupported(reason)) => (CheckStatus::Unsupported, reason.clone()),
-            _ => {
+        let missing = check.needs.iter().find_map(|n| match n.of(caps) {
+            Capability::Unsupported(reason) => Some(format!("no {}: {reason}", n.name())),
+            Capability::Supported => None,
+        });
+        let (status, detail) = match missing {
+            Some(reason) => (CheckStatus::Unsupported, reason),
+            None => {
                 let verdict = (check.run)(store.clone(), format!("{prefix}{}/", check.name));
                 match tokio::time::timeout(CHECK_TIMEOUT, verdict).await {
                     Ok(Ok(())) => (CheckStatus::Pass, String::new()),
@@ -106,7 +103,7 @@ async fn run_all<S: ?Sized>(
         results.push(CheckResult {
             subject: subject.name.clone(),
             check: check.name.to_owned(),
-            capability: check.needs.map(|n| n.name().to_owned()),
+            capability: check.needs.first().map(|n| n.name().to_owned()),
             status,
             detail,
         });
@@ -132,3 +129,46 @@ fn ensure(ok: bool, message: impl FnOnce() -> String) -> Result<(), String> {
 
 /// How many writers race in the concurrency checks.
 const RACERS: usize = 16;
+
+/// Expects a conflict whose reported token, if any, is `current`.
+fn expect_conflict<V, T: PartialEq + Display + fmt::Debug>(
+    what: &str,
+    result: Result<V, StoreError<T>>,
+    current: T,
+) -> Result<(), String>
+where
+    V: fmt::Debug,
+{
+    match result {
+        Err(StoreError::Conflict { actual: None }) => Ok(()),
+        Err(StoreError::Conflict { actual: Some(a) }) if a == current => Ok(()),
+        Err(StoreError::Conflict { actual: Some(a) }) => Err(format!(
+            "{what}: the conflict reported {a}, but the current one is {current}"
+        )),
+        Ok(v) => Err(format!("{what} succeeded ({v:?}) where it had to conflict")),
+        Err(e) => Err(format!("{what}: {e}")),
+    }
+}
+
+/// Runs `RACERS` copies of `race` at once (each gets its number) and returns their results.
+async fn race<R, F, Fut>(race: F) -> Result<Vec<R>, String>
+where
+    R: Send + 'static,
+    F: Fn(usize) -> Fut,
+    Fut: Future<Output = R> + Send + 'static,
+{
+    let mut racers = tokio::task::JoinSet::new();
+    for i in 0..RACERS {
+        racers.spawn(race(i));
+    }
+    let mut results = Vec::with_capacity(RACERS);
+    while let Some(joined) = racers.join_next().await {
+        results.push(joined.map_err(|e| format!("a racing task failed: {e}"))?);
+    }
+    Ok(results)
+}
+
+/// Bytes as text for a message.
+fn shown(bytes: &[u8]) -> String {
+    format!("{:?}", String::from_utf8_lossy(bytes))
+}

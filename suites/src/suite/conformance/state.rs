@@ -1,62 +1,84 @@
 //! Checks of the StateStore contract.
 
-use super::{Check, Needs, RACERS, Verdict, ensure, step};
+use super::{Check, Needs, RACERS, Verdict, ensure, expect_conflict, race, shown, step};
 use bytes::Bytes;
-use statebench_adapters::{Expect, StateStore, StoreError};
+use statebench_adapters::{Expect, StateStore, StoreError, Version};
 use std::sync::Arc;
 
 type Store = Arc<dyn StateStore>;
 
+const RYW: &[Needs] = &[Needs::ReadYourWrites];
+const CAS_RYW: &[Needs] = &[Needs::Cas, Needs::ReadYourWrites];
+
 pub(super) const CHECKS: &[Check<dyn StateStore>] = &[
     Check {
         name: "get-missing-is-none",
-        needs: None,
+        needs: &[],
         run: get_missing,
     },
     Check {
         name: "read-your-writes",
-        needs: Some(Needs::ReadYourWrites),
+        needs: RYW,
         run: read_your_writes,
     },
     Check {
         name: "put-absent-creates-once",
-        needs: None,
+        needs: CAS_RYW,
         run: absent_once,
     },
     Check {
         name: "cas-current-version-wins",
-        needs: Some(Needs::Cas),
+        needs: CAS_RYW,
         run: cas_current,
     },
     Check {
         name: "cas-stale-version-conflicts",
-        needs: Some(Needs::Cas),
+        needs: CAS_RYW,
         run: cas_stale,
     },
     Check {
         name: "versions-increase",
-        needs: None,
+        needs: &[],
         run: versions_increase,
     },
     Check {
         name: "cas-exactly-one-winner",
-        needs: Some(Needs::Cas),
+        needs: CAS_RYW,
         run: one_winner,
     },
     Check {
         name: "values-round-trip",
-        needs: None,
+        needs: RYW,
         run: values_round_trip,
     },
     Check {
         name: "keys-round-trip",
-        needs: None,
+        needs: RYW,
         run: keys_round_trip,
     },
 ];
 
 fn text(s: &str) -> Bytes {
     Bytes::copy_from_slice(s.as_bytes())
+}
+
+/// Reads `key` back and requires `value` at `version`.
+async fn holds(
+    s: &Store,
+    key: &str,
+    value: &Bytes,
+    version: Version,
+    after: &str,
+) -> Result<(), String> {
+    let found = step("get", s.get(key).await)?.ok_or_else(|| format!("get after {after}: none"))?;
+    ensure(found.value == *value && found.version == version, || {
+        format!(
+            "after {after}, get returned {} at version {}; expected {} at version {version}",
+            shown(&found.value),
+            found.version,
+            shown(value)
+        )
+    })
 }
 
 fn get_missing(s: Store, k: String) -> Verdict {
@@ -71,16 +93,7 @@ fn get_missing(s: Store, k: String) -> Verdict {
 fn read_your_writes(s: Store, k: String) -> Verdict {
     Box::pin(async move {
         let version = step("put", s.put(&k, text("mine"), Expect::Any).await)?;
-        let found = step("get", s.get(&k).await)?.ok_or("get after an acknowledged put: none")?;
-        ensure(
-            found.value == text("mine") && found.version == version,
-            || {
-                format!(
-                    "put acknowledged version {version}; get returned version {}",
-                    found.version
-                )
-            },
-        )
+        holds(&s, &k, &text("mine"), version, "an acknowledged put").await
     })
 }
 
@@ -90,15 +103,9 @@ fn absent_once(s: Store, k: String) -> Verdict {
             "first put(absent)",
             s.put(&k, text("a"), Expect::Absent).await,
         )?;
-        match s.put(&k, text("b"), Expect::Absent).await {
-            Err(StoreError::Conflict { actual }) => {
-                ensure(actual.is_none_or(|a| a == first), || {
-                    format!("the conflict reported version {actual:?}, the key is at {first}")
-                })
-            }
-            Ok(v) => Err(format!("a second put(absent) succeeded with version {v}")),
-            Err(e) => Err(format!("second put(absent): {e}")),
-        }
+        let second = s.put(&k, text("b"), Expect::Absent).await;
+        expect_conflict("a second put(absent)", second, first)?;
+        holds(&s, &k, &text("a"), first, "a refused put(absent)").await
     })
 }
 
@@ -112,13 +119,7 @@ fn cas_current(s: Store, k: String) -> Verdict {
         ensure(v2 > v1, || {
             format!("version {v2} after {v1} is not greater")
         })?;
-        let found = step("get", s.get(&k).await)?.ok_or("get after put(version): none")?;
-        ensure(found.value == text("two") && found.version == v2, || {
-            format!(
-                "get returned version {} after put(version) acknowledged {v2}",
-                found.version
-            )
-        })
+        holds(&s, &k, &text("two"), v2, "put(version)").await
     })
 }
 
@@ -129,32 +130,22 @@ fn cas_stale(s: Store, k: String) -> Verdict {
             "put(version)",
             s.put(&k, text("two"), Expect::Version(v1)).await,
         )?;
-        match s.put(&k, text("stale"), Expect::Version(v1)).await {
-            Err(StoreError::Conflict { actual }) => ensure(actual.is_none_or(|a| a == v2), || {
-                format!("the conflict reported version {actual:?}, the key is at {v2}")
-            })?,
-            Ok(v) => {
-                return Err(format!(
-                    "a write expecting stale version {v1} succeeded as {v}"
-                ));
-            }
-            Err(e) => return Err(format!("put(stale version): {e}")),
-        }
-        let found = step("get", s.get(&k).await)?.ok_or("get: none")?;
-        ensure(found.value == text("two"), || {
-            "the stale write changed the value".to_owned()
-        })
+        let stale = s.put(&k, text("stale"), Expect::Version(v1)).await;
+        expect_conflict(&format!("a put expecting stale version {v1}"), stale, v2)?;
+        holds(&s, &k, &text("two"), v2, "a refused stale put").await
     })
 }
 
 fn versions_increase(s: Store, k: String) -> Verdict {
     Box::pin(async move {
-        let mut last = None;
+        let mut last: Option<Version> = None;
         for i in 0..5 {
             let v = step("put", s.put(&k, text(&format!("v{i}")), Expect::Any).await)?;
-            ensure(last.is_none_or(|l| v > l), || {
-                format!("version {v} after {last:?}")
-            })?;
+            if let Some(before) = last {
+                ensure(v > before, || {
+                    format!("version {v} came after version {before}")
+                })?;
+            }
             last = Some(v);
         }
         Ok(())
@@ -164,20 +155,19 @@ fn versions_increase(s: Store, k: String) -> Verdict {
 fn one_winner(s: Store, k: String) -> Verdict {
     Box::pin(async move {
         let start = step("put", s.put(&k, text("start"), Expect::Any).await)?;
-        let mut racers = tokio::task::JoinSet::new();
-        for i in 0..RACERS {
+        let results = race(|i| {
             let (s, k) = (s.clone(), k.clone());
-            racers.spawn(async move {
+            async move {
                 let value = text(&format!("writer-{i}"));
                 (
                     value.clone(),
                     s.put(&k, value, Expect::Version(start)).await,
                 )
-            });
-        }
+            }
+        })
+        .await?;
         let mut winners = Vec::new();
-        while let Some(joined) = racers.join_next().await {
-            let (value, result) = joined.map_err(|e| format!("a writer task failed: {e}"))?;
+        for (value, result) in results {
             match result {
                 Ok(version) => winners.push((value, version)),
                 Err(StoreError::Conflict { .. }) => {}
@@ -190,10 +180,7 @@ fn one_winner(s: Store, k: String) -> Verdict {
                 winners.len()
             ));
         };
-        let found = step("get", s.get(&k).await)?.ok_or("get after the race: none")?;
-        ensure(found.value == *value && found.version == *version, || {
-            "the stored value is not the winner's".to_owned()
-        })
+        holds(&s, &k, value, *version, "the race").await
     })
 }
 
@@ -202,13 +189,16 @@ fn values_round_trip(s: Store, k: String) -> Verdict {
         let every_byte: Vec<u8> = (0..64 * 1024).map(|i| (i % 256) as u8).collect();
         for (name, value) in [
             ("empty", Bytes::new()),
-            ("64 KiB binary", every_byte.into()),
+            ("64-KiB-binary", every_byte.into()),
         ] {
-            let key = format!("{k}{}", name.replace(' ', "-"));
-            step("put", s.put(&key, value.clone(), Expect::Any).await)?;
+            let key = format!("{k}{name}");
+            let version = step("put", s.put(&key, value.clone(), Expect::Any).await)?;
             let found = step("get", s.get(&key).await)?.ok_or("get: none")?;
-            ensure(found.value == value, || {
-                format!("the {name} value came back changed")
+            ensure(found.value == value && found.version == version, || {
+                format!(
+                    "the {name} value came back changed ({} bytes)",
+                    found.value.len()
+                )
             })?;
         }
         Ok(())
