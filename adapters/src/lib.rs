@@ -15,6 +15,7 @@ pub mod connect;
 mod error;
 mod event;
 pub mod fault;
+pub mod http;
 pub mod jetstream;
 pub mod kurrentdb;
 pub mod memory;
