@@ -240,41 +240,56 @@ impl EventStore for JetStream {
             ReadFrom::After(r) => r.raw() + 1,
         };
         timed(async {
+            // The subject's last message first: asking for "the next message after the last
+            // one" makes the server look through the rest of the stream, so never ask that.
+            let last = match self
+                .stream
+                .direct_get_last_for_subject(subject.as_str())
+                .await
+            {
+                Ok(message) => message.sequence,
+                Err(e) => return missing_or_error(e.kind(), e.to_string()).map(|()| Vec::new()),
+            };
             let mut events = Vec::new();
-            while events.len() < max {
+            while events.len() < max && next <= last {
                 let message = match self
                     .stream
                     .direct_get_next_for_subject(subject.as_str(), Some(next))
                     .await
                 {
                     Ok(message) => message,
-                    Err(e) if e.kind() == stream::DirectGetErrorKind::NotFound => break,
-                    Err(e) if e.kind() == stream::DirectGetErrorKind::TimedOut => {
-                        return Err(StoreError::Timeout(e.to_string()));
+                    Err(e) => {
+                        missing_or_error(e.kind(), e.to_string())?;
+                        break;
                     }
-                    Err(e) => return Err(StoreError::Unavailable(e.to_string())),
                 };
-                let event_type = message
-                    .headers
-                    .get(EVENT_TYPE)
-                    .map(|v| v.as_str().to_owned())
-                    .unwrap_or_default();
-                let id = message
-                    .headers
-                    .get(async_nats::header::NATS_MESSAGE_ID)
-                    .and_then(|v| uuid::Uuid::parse_str(v.as_str()).ok());
                 next = message.sequence + 1;
-                events.push(RecordedEvent {
-                    revision: Revision::from_raw(message.sequence),
-                    position: Some(message.sequence),
-                    id,
-                    event_type,
-                    data: message.payload,
-                });
+                events.push(recorded(message));
             }
             Ok(events)
         })
         .await
+    }
+}
+
+/// `Ok` for "no such message", the error's classification otherwise.
+fn missing_or_error(kind: stream::DirectGetErrorKind, message: String) -> Result<(), EventError> {
+    match kind {
+        stream::DirectGetErrorKind::NotFound => Ok(()),
+        stream::DirectGetErrorKind::TimedOut => Err(StoreError::Timeout(message)),
+        _ => Err(StoreError::Unavailable(message)),
+    }
+}
+
+fn recorded(message: async_nats::jetstream::message::StreamMessage) -> RecordedEvent {
+    let header = |name: &str| message.headers.get(name).map(|v| v.as_str().to_owned());
+    RecordedEvent {
+        revision: Revision::from_raw(message.sequence),
+        position: Some(message.sequence),
+        id: header(async_nats::header::NATS_MESSAGE_ID.as_ref())
+            .and_then(|v| uuid::Uuid::parse_str(&v).ok()),
+        event_type: header(EVENT_TYPE).unwrap_or_default(),
+        data: message.payload,
     }
 }
 

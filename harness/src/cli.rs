@@ -30,7 +30,7 @@ pub enum Command {
 /// Arguments of `statebench run`.
 #[derive(Debug, Default, clap::Args)]
 pub struct RunArgs {
-    /// Adapters to run, comma-separated (default: every available one; see `statebench list`).
+    /// Adapters to run, comma-separated (default: all but `noop`; see `statebench list`).
     #[arg(long, value_delimiter = ',')]
     pub adapters: Vec<String>,
     /// Suites to run, comma-separated (default: conformance,latency,throughput).
@@ -48,4 +48,11 @@ pub struct RunArgs {
     /// Directory to write the run into (default: statebench-results/<time>).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// How servers are provided: auto, docker, native or external, for every backend or per
+    /// backend (`postgres=native,redis=docker`). Default: auto.
+    #[arg(long, value_name = "MODE|BACKEND=MODE,…")]
+    pub provision: Option<String>,
+    /// A YAML file with provisioning, images and URLs per backend.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }

@@ -2,11 +2,14 @@
 //! orchestration of a run, and the run directory.
 #![forbid(unsafe_code)]
 
+pub mod cleanup;
 pub mod cli;
+pub mod config;
 pub mod machine;
 pub mod options;
 pub mod output;
 pub mod progress;
+pub mod provision;
 pub mod registry;
 pub mod run;
 pub mod summary;

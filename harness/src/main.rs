@@ -18,6 +18,12 @@ const INTERRUPTED: u8 = 130;
 const NONCONFORMING: u8 = 3;
 
 fn main() -> ExitCode {
+    // A panic must not leave servers behind: remove them before the panic unwinds.
+    let report_panic = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        statebench::cleanup::emergency();
+        report_panic(info);
+    }));
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {

@@ -64,6 +64,8 @@ pub struct RunOptions {
     pub seed: u64,
     /// The run directory.
     pub out: PathBuf,
+    /// How servers are provided, and where external ones are.
+    pub servers: crate::config::Resolved,
 }
 
 impl RunOptions {
@@ -93,6 +95,7 @@ impl RunOptions {
                 ))
             })?;
         }
+        let servers = crate::config::resolve(args.config.as_deref(), args.provision.as_deref())?;
         let out = args.out.unwrap_or_else(default_out);
         Ok(Self {
             adapters,
@@ -101,6 +104,7 @@ impl RunOptions {
             seed: workload.seed,
             workload,
             out,
+            servers,
         })
     }
 }
@@ -185,7 +189,17 @@ mod tests {
     #[test]
     fn defaults_resolve_to_every_default_adapter_and_suite() {
         let o = RunOptions::from_args(RunArgs::default()).unwrap();
-        assert_eq!(o.adapters, ["memory"]);
+        let every_but_noop = [
+            "memory",
+            "postgres",
+            "redis",
+            "cache-aside",
+            "pg-eventlog",
+            "jetstream",
+            "kurrentdb",
+            "http",
+        ];
+        assert_eq!(o.adapters, every_but_noop);
         assert_eq!(
             o.suites,
             [Suite::Conformance, Suite::Latency, Suite::Throughput]
@@ -199,7 +213,7 @@ mod tests {
         let cases: [(RunArgs, &str); 6] = [
             (
                 args(|a| a.adapters = vec!["mongo".into()]),
-                "unknown adapter `mongo` (known: memory, noop)",
+                "unknown adapter `mongo` (known: memory, postgres,",
             ),
             (
                 args(|a| a.suites = vec!["speed".into()]),

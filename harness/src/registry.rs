@@ -1,9 +1,60 @@
-//! The adapters the harness can run, by name.
+//! The adapters the harness can run, by name: which servers each needs, and how to make its
+//! subjects once they are up.
 
+use crate::provision::Backend;
+use statebench_adapters::cache_aside::{CacheAside, Policy};
+use statebench_adapters::connect::ConnectError;
+use statebench_adapters::http::Http;
+use statebench_adapters::jetstream::JetStream;
+use statebench_adapters::kurrentdb::KurrentDb;
 use statebench_adapters::memory::Memory;
 use statebench_adapters::noop::Noop;
+use statebench_adapters::pg_eventlog::PgEventLog;
+use statebench_adapters::postgres::Postgres;
+use statebench_adapters::redis::RedisStore;
+use statebench_adapters::redis_conn::Redis;
+use statebench_adapters::{Adapter, StateStore};
 use statebench_suites::subject::{Subject, Target};
+use std::collections::BTreeMap;
+use std::pin::Pin;
 use std::sync::Arc;
+
+/// Where each provided server is, and how the results name its provisioning.
+#[derive(Clone, Debug, Default)]
+pub struct Provided {
+    /// URL and a short provisioning label (`docker`, `native`, `external`) per backend.
+    pub servers: BTreeMap<Backend, (String, String)>,
+    /// An external service for `http`, when given.
+    pub http_url: Option<String>,
+}
+
+impl Provided {
+    fn url(&self, backend: Backend) -> Result<&str, String> {
+        self.servers
+            .get(&backend)
+            .map(|(url, _)| url.as_str())
+            .ok_or_else(|| format!("no {backend} server"))
+    }
+
+    fn label(&self, backends: &[Backend]) -> String {
+        let labels: Vec<String> = backends
+            .iter()
+            .filter_map(|b| self.servers.get(b).map(|(_, how)| format!("{b}: {how}")))
+            .collect();
+        labels.join(", ")
+    }
+}
+
+/// Subjects, and the background tasks (an in-process service) they need while they run.
+#[derive(Default)]
+pub struct Made {
+    /// The subjects.
+    pub subjects: Vec<Subject>,
+    /// Tasks to abort when the subjects are done.
+    pub tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+type Making<'a> = Pin<Box<dyn Future<Output = Result<Made, String>> + Send + 'a>>;
 
 /// An adapter the CLI can name.
 pub struct Entry {
@@ -13,8 +64,10 @@ pub struct Entry {
     pub about: &'static str,
     /// Whether a run without `--adapters` includes it.
     pub default: bool,
-    /// Makes its subjects (one per interface it implements).
-    pub make: fn() -> Result<Vec<Subject>, String>,
+    /// The servers it needs.
+    pub needs: &'static [Backend],
+    /// Makes its subjects (one per interface or policy).
+    pub make: for<'a> fn(&'a Provided) -> Making<'a>,
 }
 
 /// Every adapter, in report order.
@@ -23,13 +76,64 @@ pub const ADAPTERS: &[Entry] = &[
         name: "memory",
         about: "in-process reference, linearizable by construction; the embedded default",
         default: true,
-        make: memory,
+        needs: &[],
+        make: |_| Box::pin(async { Ok(memory()) }),
+    },
+    Entry {
+        name: "postgres",
+        about: "external data store: a PostgreSQL row per key, CAS by UPDATE … WHERE version",
+        default: true,
+        needs: &[Backend::Postgres],
+        make: |p| Box::pin(postgres(p)),
+    },
+    Entry {
+        name: "redis",
+        about: "distributed cache as the primary store: Redis hashes, CAS by a Lua script",
+        default: true,
+        needs: &[Backend::Redis],
+        make: |p| Box::pin(redis(p)),
+    },
+    Entry {
+        name: "cache-aside",
+        about: "Redis in front of PostgreSQL; policies delete-after-write and version-gated",
+        default: true,
+        needs: &[Backend::Postgres, Backend::Redis],
+        make: |p| Box::pin(cache_aside(p)),
+    },
+    Entry {
+        name: "pg-eventlog",
+        about: "event sourcing on a PostgreSQL events table, UNIQUE (stream, revision)",
+        default: true,
+        needs: &[Backend::Postgres],
+        make: |p| Box::pin(pg_eventlog(p)),
+    },
+    Entry {
+        name: "jetstream",
+        about: "event sourcing on NATS JetStream, Nats-Expected-Last-Subject-Sequence",
+        default: true,
+        needs: &[Backend::Nats],
+        make: |p| Box::pin(jetstream(p)),
+    },
+    Entry {
+        name: "kurrentdb",
+        about: "event sourcing on KurrentDB, expected stream revision",
+        default: true,
+        needs: &[Backend::KurrentDb],
+        make: |p| Box::pin(kurrentdb(p)),
+    },
+    Entry {
+        name: "http",
+        about: "a stateless service over HTTP (statebench-service over postgres, or STATEBENCH_HTTP_URL)",
+        default: true,
+        needs: &[Backend::Postgres],
+        make: |p| Box::pin(http(p)),
     },
     Entry {
         name: "noop",
         about: "stores nothing and answers at once: measures the harness's own ceiling",
         default: false,
-        make: noop,
+        needs: &[],
+        make: |_| Box::pin(async { Ok(noop()) }),
     },
 ];
 
@@ -38,36 +142,183 @@ pub fn find(name: &str) -> Option<&'static Entry> {
     ADAPTERS.iter().find(|a| a.name == name)
 }
 
-fn subject(name: String, target: Target) -> Subject {
-    Subject {
-        name,
-        target,
-        provisioning: "embedded".to_owned(),
+impl Entry {
+    /// The servers this adapter needs under `http_url` (an external service needs none).
+    pub fn needs(&self, http_url: Option<&str>) -> &'static [Backend] {
+        if self.name == "http" && http_url.is_some() {
+            &[]
+        } else {
+            self.needs
+        }
     }
 }
 
-fn memory() -> Result<Vec<Subject>, String> {
-    Ok(vec![
-        subject(
-            "memory:state".into(),
-            Target::State(Arc::new(Memory::new())),
-        ),
-        subject(
-            "memory:events".into(),
-            Target::Events(Arc::new(Memory::new())),
-        ),
-    ])
+fn subject(name: &str, target: Target, provisioning: String) -> Subject {
+    Subject {
+        name: name.to_owned(),
+        target,
+        provisioning,
+    }
 }
 
-fn noop() -> Result<Vec<Subject>, String> {
-    Ok(vec![
-        subject(
-            "noop:state".into(),
-            Target::State(Arc::new(Noop::default())),
-        ),
-        subject(
-            "noop:events".into(),
-            Target::Events(Arc::new(Noop::default())),
-        ),
-    ])
+fn one(subject: Subject) -> Made {
+    Made {
+        subjects: vec![subject],
+        tasks: Vec::new(),
+    }
+}
+
+fn failed(adapter: &str) -> impl Fn(ConnectError) -> String {
+    move |e| format!("{adapter}: {e}")
+}
+
+fn memory() -> Made {
+    let embedded = || "embedded".to_owned();
+    Made {
+        subjects: vec![
+            subject(
+                "memory:state",
+                Target::State(Arc::new(Memory::new())),
+                embedded(),
+            ),
+            subject(
+                "memory:events",
+                Target::Events(Arc::new(Memory::new())),
+                embedded(),
+            ),
+        ],
+        tasks: Vec::new(),
+    }
+}
+
+fn noop() -> Made {
+    let embedded = || "embedded".to_owned();
+    Made {
+        subjects: vec![
+            subject(
+                "noop:state",
+                Target::State(Arc::new(Noop::default())),
+                embedded(),
+            ),
+            subject(
+                "noop:events",
+                Target::Events(Arc::new(Noop::default())),
+                embedded(),
+            ),
+        ],
+        tasks: Vec::new(),
+    }
+}
+
+async fn postgres(p: &Provided) -> Result<Made, String> {
+    let store = Postgres::connect(p.url(Backend::Postgres)?)
+        .await
+        .map_err(failed("postgres"))?;
+    Ok(one(subject(
+        "postgres",
+        Target::State(Arc::new(store)),
+        p.label(&[Backend::Postgres]),
+    )))
+}
+
+async fn redis(p: &Provided) -> Result<Made, String> {
+    let store = RedisStore::connect(p.url(Backend::Redis)?)
+        .await
+        .map_err(failed("redis"))?;
+    Ok(one(subject(
+        "redis",
+        Target::State(Arc::new(store)),
+        p.label(&[Backend::Redis]),
+    )))
+}
+
+async fn cache_aside(p: &Provided) -> Result<Made, String> {
+    let truth = Arc::new(
+        Postgres::connect(p.url(Backend::Postgres)?)
+            .await
+            .map_err(failed("cache-aside"))?,
+    );
+    let cache = Redis::connect(p.url(Backend::Redis)?)
+        .await
+        .map_err(failed("cache-aside"))?;
+    let label = p.label(&[Backend::Postgres, Backend::Redis]);
+    let plain = CacheAside::new(truth.clone(), cache.clone(), Policy::DeleteAfterWrite);
+    let gated = CacheAside::new(truth, cache, Policy::VersionGated);
+    Ok(Made {
+        subjects: vec![
+            subject("cache-aside", Target::State(Arc::new(plain)), label.clone()),
+            subject("cache-aside-gated", Target::State(Arc::new(gated)), label),
+        ],
+        tasks: Vec::new(),
+    })
+}
+
+async fn pg_eventlog(p: &Provided) -> Result<Made, String> {
+    let store = PgEventLog::connect(p.url(Backend::Postgres)?)
+        .await
+        .map_err(failed("pg-eventlog"))?;
+    Ok(one(subject(
+        "pg-eventlog",
+        Target::Events(Arc::new(store)),
+        p.label(&[Backend::Postgres]),
+    )))
+}
+
+async fn jetstream(p: &Provided) -> Result<Made, String> {
+    let store = JetStream::connect(p.url(Backend::Nats)?)
+        .await
+        .map_err(failed("jetstream"))?;
+    Ok(one(subject(
+        "jetstream",
+        Target::Events(Arc::new(store)),
+        p.label(&[Backend::Nats]),
+    )))
+}
+
+async fn kurrentdb(p: &Provided) -> Result<Made, String> {
+    let store = KurrentDb::connect(p.url(Backend::KurrentDb)?)
+        .await
+        .map_err(failed("kurrentdb"))?;
+    Ok(one(subject(
+        "kurrentdb",
+        Target::Events(Arc::new(store)),
+        p.label(&[Backend::KurrentDb]),
+    )))
+}
+
+async fn http(p: &Provided) -> Result<Made, String> {
+    if let Some(url) = &p.http_url {
+        let store = Http::connect(url, None).await.map_err(failed("http"))?;
+        return Ok(one(subject(
+            "http",
+            Target::State(Arc::new(store)),
+            "external".into(),
+        )));
+    }
+    let behind = Postgres::connect(p.url(Backend::Postgres)?)
+        .await
+        .map_err(failed("http"))?;
+    let described = behind.descriptor().clone();
+    let behind: Arc<dyn StateStore> = Arc::new(behind);
+    let (base, task) = statebench_service::spawn(behind)
+        .await
+        .map_err(|e| format!("http: cannot start statebench-service: {e}"))?;
+    let store = Http::connect(&base, Some(&described))
+        .await
+        .map_err(failed("http"));
+    let store = match store {
+        Ok(store) => store,
+        Err(e) => {
+            task.abort();
+            return Err(e);
+        }
+    };
+    let label = format!(
+        "statebench-service in process; {}",
+        p.label(&[Backend::Postgres])
+    );
+    Ok(Made {
+        subjects: vec![subject("http", Target::State(Arc::new(store)), label)],
+        tasks: vec![task],
+    })
 }

@@ -2,11 +2,15 @@
 
 use crate::machine;
 use crate::options::{RunOptions, Suite};
-use crate::registry;
+use crate::provision::{self, Backend, Server};
+use crate::registry::{self, Provided};
 use statebench_suites::Progress;
-use statebench_suites::results::{Results, RunConfig, SCHEMA_VERSION, Skipped, SubjectInfo, Tool};
+use statebench_suites::results::{
+    Results, RunConfig, SCHEMA_VERSION, ServerInfo, Skipped, SubjectInfo, Tool,
+};
 use statebench_suites::subject::Subject;
 use statebench_suites::suite::{Context, Prepared, conformance, latency, throughput};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -49,33 +53,66 @@ pub async fn execute(
             seed: options.seed,
         },
         machine: machine::describe(),
+        servers: Vec::new(),
         subjects: Vec::new(),
         skipped: Vec::new(),
         conformance: Vec::new(),
         trials: Vec::new(),
     };
-    for name in &options.adapters {
-        let Some(entry) = registry::find(name) else {
-            continue;
+    let entries: Vec<&registry::Entry> = options
+        .adapters
+        .iter()
+        .filter_map(|name| registry::find(name))
+        .collect();
+    let http_url = options.servers.http_url.as_deref();
+    let needed: BTreeSet<Backend> = entries
+        .iter()
+        .flat_map(|e| e.needs(http_url).iter().copied())
+        .collect();
+    let (servers, unavailable) =
+        provide_all(&needed, &options.servers.provision, progress, cancel).await;
+    results.servers = servers.iter().map(|s| s.info.clone()).collect();
+    let provided = Provided {
+        servers: servers
+            .iter()
+            .map(|s| (s.backend, (s.url.clone(), label(&s.info))))
+            .collect(),
+        http_url: options.servers.http_url.clone(),
+    };
+    for entry in entries {
+        if cancel.is_cancelled() {
+            break;
+        }
+        let missing = entry
+            .needs(http_url)
+            .iter()
+            .find_map(|b| unavailable.get(b).map(|why| (b, why)));
+        let made = match missing {
+            Some((backend, why)) => Err(format!("no {backend} server: {why}")),
+            None => (entry.make)(&provided).await,
         };
-        match (entry.make)() {
-            Ok(subjects) => {
-                for subject in subjects {
+        match made {
+            Ok(made) => {
+                for subject in made.subjects {
                     if cancel.is_cancelled() {
                         break;
                     }
                     run_subject(subject, options, &ctx, &tag, &mut results).await;
                 }
+                made.tasks.iter().for_each(tokio::task::JoinHandle::abort);
             }
             Err(reason) => {
-                progress.note(&format!("{name}: skipped: {reason}"));
+                progress.note(&format!("{}: skipped: {reason}", entry.name));
                 results.skipped.push(Skipped {
-                    name: name.clone(),
+                    name: entry.name.to_owned(),
                     suite: None,
                     reason,
                 });
             }
         }
+    }
+    for server in servers {
+        server.shutdown().await;
     }
     results.interrupted = cancel.is_cancelled();
     results.finished_at = now();
@@ -152,6 +189,86 @@ async fn run_subject(
                 reason,
             });
         }
+    }
+}
+
+/// Provides every needed backend at once; returns the servers that are up and why the
+/// others are not.
+async fn provide_all(
+    needed: &BTreeSet<Backend>,
+    settings: &provision::Settings,
+    progress: &dyn Progress,
+    cancel: &CancellationToken,
+) -> (Vec<Server>, BTreeMap<Backend, String>) {
+    let mut starting = tokio::task::JoinSet::new();
+    for &backend in needed {
+        let settings = settings.clone();
+        starting.spawn(async move {
+            let notes = std::sync::Mutex::new(Vec::new());
+            let started = std::time::Instant::now();
+            let note = |line: &str| {
+                notes
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(line.to_owned())
+            };
+            let result = provision::provide(backend, &settings, &note).await;
+            let notes = notes.into_inner().unwrap_or_else(|p| p.into_inner());
+            (backend, result, notes, started.elapsed())
+        });
+    }
+    if !needed.is_empty() {
+        let names: Vec<&str> = needed.iter().map(|b| b.name()).collect();
+        progress.note(&format!("starting servers: {}", names.join(", ")));
+    }
+    let (mut servers, mut unavailable) = (Vec::new(), BTreeMap::new());
+    loop {
+        let joined = tokio::select! {
+            joined = starting.join_next() => joined,
+            () = cancel.cancelled() => {
+                starting.abort_all();
+                while starting.join_next().await.is_some() {}
+                break;
+            }
+        };
+        let Some(joined) = joined else { break };
+        let Ok((backend, result, notes, took)) = joined else {
+            continue;
+        };
+        for line in notes {
+            progress.note(&line);
+        }
+        match result {
+            Ok(server) => {
+                progress.note(&format!(
+                    "{backend}: {} in {:.1} s",
+                    label(&server.info),
+                    took.as_secs_f64()
+                ));
+                servers.push(server);
+            }
+            Err(why) => {
+                progress.note(&format!("{backend}: unavailable: {why}"));
+                unavailable.insert(backend, why);
+            }
+        }
+    }
+    for b in needed {
+        if !servers.iter().any(|s| s.backend == *b) {
+            unavailable
+                .entry(*b)
+                .or_insert_with(|| "interrupted".to_owned());
+        }
+    }
+    (servers, unavailable)
+}
+
+/// How a server was provided, in a few words.
+fn label(info: &ServerInfo) -> String {
+    match (&info.image, &info.binary) {
+        (Some(image), _) => format!("docker {image}"),
+        (_, Some(binary)) => format!("native {binary}"),
+        _ => format!("{} {}", info.provisioning, info.url),
     }
 }
 

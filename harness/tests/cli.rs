@@ -16,11 +16,11 @@ fn results(dir: &Path) -> serde_json::Value {
 }
 
 #[test]
-fn a_default_run_writes_results_and_both_reports() {
+fn a_memory_run_writes_results_and_both_reports() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("run");
     let assert = statebench()
-        .args(["run", "--duration", "0.3", "--out"])
+        .args(["run", "--adapters", "memory", "--duration", "0.3", "--out"])
         .arg(&out)
         .assert()
         .success();
@@ -202,7 +202,16 @@ fn ctrl_c_writes_what_was_measured_and_exits_130() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("run");
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("statebench"))
-        .args(["run", "--suites", "latency", "--duration", "60", "--out"])
+        .args([
+            "run",
+            "--adapters",
+            "memory",
+            "--suites",
+            "latency",
+            "--duration",
+            "60",
+            "--out",
+        ])
         .arg(&out)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

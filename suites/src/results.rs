@@ -31,6 +31,8 @@ pub struct Results {
     pub config: RunConfig,
     /// The machine the harness ran on.
     pub machine: Machine,
+    /// The servers the run used, and how each was provided.
+    pub servers: Vec<ServerInfo>,
     /// What was measured: one entry per adapter and interface.
     pub subjects: Vec<SubjectInfo>,
     /// Adapters or suites that did not run, and why.
@@ -82,6 +84,23 @@ pub struct Machine {
     pub logical_cpus: usize,
     /// Physical memory, where known.
     pub memory_bytes: Option<u64>,
+}
+
+/// A server the run used.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerInfo {
+    /// `postgres`, `redis`, `nats`, `kurrentdb`.
+    pub backend: String,
+    /// `docker`, `native` or `external`.
+    pub provisioning: String,
+    /// How it was reached, password hidden.
+    pub url: String,
+    /// The image, for docker.
+    pub image: Option<String>,
+    /// The image's id (`sha256:…`), for docker.
+    pub image_id: Option<String>,
+    /// The server binary, for native.
+    pub binary: Option<String>,
 }
 
 /// Which contract a subject was driven through.

@@ -1,0 +1,246 @@
+//! What the harness knows about each backend: names, pinned images and server settings,
+//! the URL it is reached at, and how to tell that it is ready.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+/// A server statebench can provide.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Backend {
+    /// PostgreSQL: `postgres`, `pg-eventlog`, `cache-aside`, `http`.
+    Postgres,
+    /// Redis: `redis`, `cache-aside`.
+    Redis,
+    /// NATS with JetStream: `jetstream`.
+    Nats,
+    /// KurrentDB: `kurrentdb`.
+    KurrentDb,
+}
+
+/// The password of PostgreSQL servers the harness starts in containers.
+pub const PG_PASSWORD: &str = "statebench";
+
+impl Backend {
+    /// Every backend.
+    pub const ALL: [Self; 4] = [Self::Postgres, Self::Redis, Self::Nats, Self::KurrentDb];
+
+    /// The name in settings, config files and messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Postgres => "postgres",
+            Self::Redis => "redis",
+            Self::Nats => "nats",
+            Self::KurrentDb => "kurrentdb",
+        }
+    }
+
+    /// The backend of that name.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|b| b.name() == name)
+    }
+
+    /// The environment variable with the URL of an external server.
+    pub fn url_variable(self) -> String {
+        format!("STATEBENCH_{}_URL", self.name().to_uppercase())
+    }
+
+    /// The environment variable that overrides the image.
+    pub fn image_variable(self) -> String {
+        format!("STATEBENCH_{}_IMAGE", self.name().to_uppercase())
+    }
+
+    /// The official image, pinned by tag.
+    pub fn default_image(self) -> &'static str {
+        match self {
+            Self::Postgres => "postgres:17",
+            Self::Redis => "redis:7.4",
+            Self::Nats => "nats:2.10",
+            Self::KurrentDb => "docker.kurrent.io/kurrent-latest/kurrentdb:25.1",
+        }
+    }
+
+    /// The port the server listens on inside its container.
+    pub fn container_port(self) -> u16 {
+        match self {
+            Self::Postgres => 5432,
+            Self::Redis => 6379,
+            Self::Nats => 4222,
+            Self::KurrentDb => 2113,
+        }
+    }
+
+    /// Environment of the container: what the official images read.
+    pub fn container_env(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Self::Postgres => &[("POSTGRES_PASSWORD", PG_PASSWORD)],
+            Self::KurrentDb => &[
+                ("KURRENTDB_INSECURE", "true"),
+                ("KURRENTDB_RUN_PROJECTIONS", "None"),
+            ],
+            Self::Redis | Self::Nats => &[],
+        }
+    }
+
+    /// The container's command: the server settings, stated explicitly.
+    pub fn container_args(self) -> Vec<String> {
+        let args: &[&str] = match self {
+            Self::Postgres => &[
+                "postgres",
+                "-c",
+                "fsync=on",
+                "-c",
+                "synchronous_commit=on",
+                "-c",
+                "full_page_writes=on",
+                "-c",
+                "max_connections=300",
+            ],
+            Self::Redis => &[
+                "redis-server",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "everysec",
+                "--save",
+                "",
+            ],
+            Self::Nats => &["-js", "-sd", "/data/jetstream"],
+            Self::KurrentDb => &[],
+        };
+        args.iter().map(|a| (*a).to_owned()).collect()
+    }
+
+    /// The URL of a server of this backend listening on `127.0.0.1:port`; `password` for
+    /// PostgreSQL.
+    pub fn local_url(self, port: u16, password: Option<&str>) -> String {
+        match self {
+            Self::Postgres => match password {
+                Some(p) => format!("postgres://postgres:{p}@127.0.0.1:{port}/postgres"),
+                None => format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+            },
+            Self::Redis => format!("redis://127.0.0.1:{port}"),
+            Self::Nats => format!("nats://127.0.0.1:{port}"),
+            Self::KurrentDb => format!("kurrentdb://127.0.0.1:{port}?tls=false"),
+        }
+    }
+
+    /// Refuses a URL that cannot be one of this backend's.
+    pub fn check_url(self, url: &str) -> Result<(), String> {
+        let parsed =
+            url::Url::parse(url).map_err(|e| format!("malformed URL `{}`: {e}", redact(url)))?;
+        let schemes: &[&str] = match self {
+            Self::Postgres => &["postgres", "postgresql"],
+            Self::Redis => &["redis", "rediss"],
+            Self::Nats => &["nats", "tls"],
+            Self::KurrentDb => &["kurrentdb", "esdb", "kurrentdb+discover", "esdb+discover"],
+        };
+        if !schemes.contains(&parsed.scheme()) {
+            return Err(format!(
+                "URL `{}` is not a {self} URL (expected {}://…)",
+                redact(url),
+                schemes[0]
+            ));
+        }
+        if parsed.host_str().is_none_or(str::is_empty) {
+            return Err(format!("URL `{}` has no host", redact(url)));
+        }
+        Ok(())
+    }
+
+    /// One readiness probe: connects as the adapters do.
+    async fn probe(self, url: &str) -> Result<(), String> {
+        use statebench_adapters::{jetstream, kurrentdb, postgres, redis_conn};
+        match self {
+            Self::Postgres => postgres::Postgres::connect(url)
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string()),
+            Self::Redis => redis_conn::Redis::connect(url)
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string()),
+            Self::Nats => jetstream::JetStream::connect(url)
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string()),
+            Self::KurrentDb => {
+                let port = url::Url::parse(url)
+                    .ok()
+                    .and_then(|u| u.port())
+                    .unwrap_or(2113);
+                let live = format!("http://127.0.0.1:{port}/health/live");
+                let answered = reqwest::get(&live).await.map_err(|e| e.to_string())?;
+                if !answered.status().is_success() {
+                    return Err(format!("{live} answered {}", answered.status()));
+                }
+                kurrentdb::KurrentDb::connect(url)
+                    .await
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+            }
+        }
+    }
+
+    /// Probes until the server answers or `limit` passes.
+    pub async fn wait_ready(self, url: &str, limit: Duration) -> Result<(), String> {
+        let start = Instant::now();
+        loop {
+            let error = match self.probe(url).await {
+                Ok(()) => return Ok(()),
+                Err(e) => e,
+            };
+            if start.elapsed() > limit {
+                return Err(format!("did not answer within {limit:?}: {error}"));
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The URL with any password replaced, for messages and results.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_checked_for_their_backend() {
+        assert!(
+            Backend::Postgres
+                .check_url("postgres://u:p@h:5432/db")
+                .is_ok()
+        );
+        let wrong = Backend::Redis.check_url("postgres://h").unwrap_err();
+        assert!(wrong.contains("not a redis URL"), "{wrong}");
+        let malformed = Backend::Nats.check_url("nats//oops").unwrap_err();
+        assert!(malformed.starts_with("malformed URL"), "{malformed}");
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+    }
+
+    #[test]
+    fn names_round_trip_and_variables_follow_them() {
+        for b in Backend::ALL {
+            assert_eq!(Backend::parse(b.name()), Some(b));
+        }
+        assert_eq!(
+            Backend::KurrentDb.url_variable(),
+            "STATEBENCH_KURRENTDB_URL"
+        );
+        assert_eq!(Backend::Nats.image_variable(), "STATEBENCH_NATS_IMAGE");
+    }
+}
