@@ -70,9 +70,7 @@ impl JetStream {
         }
         let connecting = async_nats::ConnectOptions::new()
             .connection_timeout(CONNECT_TIMEOUT)
-            .request_timeout(Some(OPERATION_TIMEOUT))
-            .retry_on_initial_connect()
-            .max_reconnects(Some(1));
+            .request_timeout(Some(OPERATION_TIMEOUT));
         let client = within(
             CONNECT_TIMEOUT,
             async { connecting.connect(url).await.map_err(|e| e.to_string()) },

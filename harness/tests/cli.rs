@@ -70,6 +70,8 @@ fn report_renders_the_same_reports_again_from_results_json() {
     statebench()
         .args([
             "run",
+            "--adapters",
+            "memory",
             "--suites",
             "conformance,throughput",
             "--duration",
@@ -251,4 +253,71 @@ fn ctrl_c_writes_what_was_measured_and_exits_130() {
         "what ran before the stop is kept"
     );
     assert!(out.join("report.md").exists() && out.join("index.html").exists());
+}
+
+#[test]
+fn bad_provisioning_input_is_refused_or_skipped_with_its_reason() {
+    let (code, stderr) = refused(&["run", "--provision", "sometimes"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("unknown provisioning mode `sometimes`"),
+        "{stderr}"
+    );
+    let (_, stderr) = refused(&["run", "--provision", "mongo=docker"]);
+    assert!(stderr.contains("unknown backend `mongo`"), "{stderr}");
+
+    // A malformed URL and an unreachable one: those adapters are skipped with the reason,
+    // within seconds, and the rest of the run goes on.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let started = Instant::now();
+    statebench()
+        .args([
+            "run",
+            "--provision",
+            "external",
+            "--adapters",
+            "memory,redis,jetstream",
+            "--suites",
+            "conformance",
+            "--out",
+        ])
+        .arg(&out)
+        .env("STATEBENCH_REDIS_URL", "redis//no-scheme")
+        .env("STATEBENCH_NATS_URL", "nats://127.0.0.1:1")
+        .assert()
+        .success();
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "took {:?}",
+        started.elapsed()
+    );
+    let r = results(&out);
+    let reason = |name: &str| {
+        let skipped = r["skipped"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name);
+        skipped
+            .and_then(|s| s["reason"].as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(
+        reason("redis").contains("malformed URL"),
+        "{}",
+        reason("redis")
+    );
+    assert!(
+        reason("jetstream").contains("cannot reach"),
+        "{}",
+        reason("jetstream")
+    );
+    let memory = r["conformance"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["subject"] == "memory:state");
+    assert_eq!(memory.count(), 9, "memory still ran");
 }

@@ -1,0 +1,406 @@
+//! Real servers, both ways the harness provides them: containers of locally built images
+//! (ci/images) and native server processes. Every adapter but kurrentdb is checked for
+//! conformance and measured; afterwards nothing the run started may remain.
+//!
+//! Without Docker images or server binaries these tests skip, loudly; under `CI=true` a
+//! missing server is a failure.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const REAL: &str = "postgres,redis,cache-aside,pg-eventlog,jetstream,http,kurrentdb";
+const SUBJECTS: [&str; 7] = [
+    "postgres",
+    "redis",
+    "cache-aside",
+    "cache-aside-gated",
+    "pg-eventlog",
+    "jetstream",
+    "http",
+];
+
+const WORKLOAD: &str = "name: servers-test
+keys: {count: 200, distribution: zipfian, theta: 0.99}
+mix: {read: 70, command: 20, write: 10}
+value_size: 64
+warmup: {ops: 0}
+measure: {duration: 500ms}
+open: {rates: [400], max_in_flight: 8}
+closed: {concurrency: [2]}
+";
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// True when `mode` can run here; otherwise skips loudly, or fails in CI.
+fn usable(mode: &str) -> bool {
+    let missing = match mode {
+        "docker" => docker_missing(),
+        _ => native_missing(),
+    };
+    match missing {
+        None => true,
+        Some(why) if in_ci() => panic!("CI=true, and the {mode} servers are missing: {why}"),
+        Some(why) => {
+            eprintln!(
+                "SKIPPED: no {mode} servers on this machine ({why}); run ci/test to set them up"
+            );
+            false
+        }
+    }
+}
+
+fn docker_missing() -> Option<String> {
+    let engine = Command::new("docker")
+        .args(["info", "--format", "{{.ServerVersion}}"])
+        .output();
+    if !engine.is_ok_and(|o| o.status.success()) {
+        return Some("no Docker engine answers".into());
+    }
+    for backend in ["POSTGRES", "REDIS", "NATS"] {
+        let variable = format!("STATEBENCH_{backend}_IMAGE");
+        let Ok(image) = std::env::var(&variable) else {
+            return Some(format!("{variable} is not set (ci/images/build prints it)"));
+        };
+        let present = Command::new("docker")
+            .args(["image", "inspect", &image])
+            .stdout(Stdio::null())
+            .status();
+        if !present.is_ok_and(|s| s.success()) {
+            return Some(format!("image {image} is not built"));
+        }
+    }
+    None
+}
+
+fn native_missing() -> Option<String> {
+    let postgres = std::fs::read_dir("/usr/lib/postgresql").is_ok_and(|mut d| d.next().is_some())
+        || which("postgres");
+    for (found, name) in [
+        (postgres, "postgres"),
+        (which("redis-server"), "redis-server"),
+        (which("nats-server"), "nats-server"),
+    ] {
+        if !found {
+            return Some(format!("{name} is not installed"));
+        }
+    }
+    None
+}
+
+fn which(program: &str) -> bool {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/usr/bin"].map(Into::into))
+        .any(|dir| dir.join(program).is_file())
+}
+
+struct Run {
+    code: Option<i32>,
+    results: serde_json::Value,
+    stderr: String,
+    pid: u32,
+}
+
+/// Runs `statebench run` with `args` and the test workload, within `limit`.
+fn statebench(dir: &Path, args: &[&str], env: &[(&str, &str)], limit: Duration) -> Run {
+    let workload = dir.join("workload.yaml");
+    std::fs::write(&workload, WORKLOAD).unwrap();
+    let out = dir.join("run");
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("statebench"))
+        .arg("run")
+        .args(args)
+        .arg("--workload")
+        .arg(&workload)
+        .arg("--out")
+        .arg(&out)
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!("statebench {args:?} ran over {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    let text = std::fs::read_to_string(out.join("results.json"))
+        .unwrap_or_else(|e| panic!("no results.json ({e}); stderr:\n{stderr}"));
+    Run {
+        code: status.code(),
+        results: serde_json::from_str(&text).unwrap(),
+        stderr,
+        pid,
+    }
+}
+
+fn skipped<'a>(results: &'a serde_json::Value, name: &str) -> Option<&'a str> {
+    results["skipped"]
+        .as_array()?
+        .iter()
+        .find(|s| s["name"] == name)
+        .and_then(|s| s["reason"].as_str())
+}
+
+/// Everything the issue asks of a provisioned run: conformance passes for every subject,
+/// latency and throughput trials measured something, kurrentdb is skipped with its reason.
+fn check_full_run(run: &Run, mode: &str) {
+    assert_eq!(run.code, Some(0), "exit code; stderr:\n{}", run.stderr);
+    let r = &run.results;
+    let servers: BTreeSet<&str> = r["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["backend"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        servers,
+        BTreeSet::from(["nats", "postgres", "redis"]),
+        "stderr:\n{}",
+        run.stderr
+    );
+    for server in r["servers"].as_array().unwrap() {
+        assert_eq!(server["provisioning"], mode, "{server}");
+        if mode == "docker" {
+            assert!(
+                server["image_id"]
+                    .as_str()
+                    .is_some_and(|id| id.starts_with("sha256:")),
+                "{server}"
+            );
+        }
+    }
+    for subject in SUBJECTS {
+        let checks: Vec<&serde_json::Value> = r["conformance"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["subject"] == subject)
+            .collect();
+        assert!(
+            checks.len() >= 9,
+            "{subject}: {} checks; stderr:\n{}",
+            checks.len(),
+            run.stderr
+        );
+        for c in checks {
+            assert_ne!(c["status"], "fail", "{subject}: {c}");
+        }
+        for suite in ["latency", "throughput"] {
+            let trial = r["trials"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|t| t["subject"] == subject && t["suite"] == suite);
+            let trial = trial.unwrap_or_else(|| {
+                panic!("no {suite} trial for {subject}; stderr:\n{}", run.stderr)
+            });
+            let m = &trial["measured"];
+            assert!(m["ops"].as_u64().unwrap() > 0, "{subject} {suite}: {m}");
+            assert!(
+                m["response"]["p99_us"].as_f64().unwrap() > 0.0,
+                "{subject} {suite}"
+            );
+            assert_eq!(m["counts"]["fatal"], 0, "{subject} {suite}: {m}");
+        }
+    }
+    let reason = skipped(r, "kurrentdb").expect("kurrentdb is skipped");
+    assert!(!reason.is_empty());
+}
+
+/// Nothing of the run's containers remains.
+fn no_containers_left(pid: u32) {
+    let listed = Command::new("docker")
+        .args([
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("label=org.statebench.pid={pid}"),
+        ])
+        .output()
+        .unwrap();
+    let left = String::from_utf8_lossy(&listed.stdout).trim().to_owned();
+    assert!(left.is_empty(), "containers left behind: {left}");
+}
+
+/// The run's server directories (and so its servers' data) are gone.
+fn no_server_dirs_left(before: &BTreeSet<String>) {
+    let now = server_dirs();
+    let left: Vec<&String> = now.difference(before).collect();
+    assert!(left.is_empty(), "server directories left behind: {left:?}");
+}
+
+fn server_dirs() -> BTreeSet<String> {
+    std::fs::read_dir(std::env::temp_dir())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("statebench-"))
+        .collect()
+}
+
+fn processes_with_parent(pid: u32) -> Vec<String> {
+    let out = Command::new("ps")
+        .args(["-o", "pid=,comm=", "--ppid", &pid.to_string()])
+        .output();
+    out.map(|o| {
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+#[test]
+fn every_adapter_runs_on_docker_servers_and_leaves_nothing() {
+    if !usable("docker") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let run = statebench(
+        dir.path(),
+        &["--provision", "docker", "--adapters", REAL],
+        &[],
+        Duration::from_secs(600),
+    );
+    check_full_run(&run, "docker");
+    no_containers_left(run.pid);
+}
+
+#[test]
+fn every_adapter_runs_on_native_servers_and_leaves_nothing() {
+    if !usable("native") {
+        return;
+    }
+    let before = server_dirs();
+    let dir = tempfile::tempdir().unwrap();
+    let run = statebench(
+        dir.path(),
+        &["--provision", "native", "--adapters", REAL],
+        &[],
+        Duration::from_secs(600),
+    );
+    check_full_run(&run, "native");
+    no_server_dirs_left(&before);
+    assert!(processes_with_parent(run.pid).is_empty());
+}
+
+#[test]
+fn an_image_that_does_not_exist_is_a_clear_skip() {
+    if !usable("docker") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("STATEBENCH_REDIS_IMAGE", "statebench/does-not-exist:1")];
+    let args = [
+        "--provision",
+        "docker",
+        "--adapters",
+        "redis,postgres",
+        "--suites",
+        "conformance",
+    ];
+    let run = statebench(dir.path(), &args, &env, Duration::from_secs(300));
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let reason = skipped(&run.results, "redis").expect("redis is skipped");
+    assert!(
+        reason.contains("statebench/does-not-exist:1") && reason.contains("not present"),
+        "{reason}"
+    );
+    let postgres = run.results["conformance"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["subject"] == "postgres")
+        .count();
+    assert!(postgres >= 9, "the other backend still ran");
+    no_containers_left(run.pid);
+}
+
+#[test]
+fn a_server_that_dies_mid_run_gives_errors_not_a_hang() {
+    if !usable("native") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let workload = dir.path().join("long.yaml");
+    std::fs::write(
+        &workload,
+        WORKLOAD.replace("duration: 500ms", "duration: 8s"),
+    )
+    .unwrap();
+    let out = dir.path().join("run");
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("statebench"))
+        .args([
+            "run",
+            "--provision",
+            "native",
+            "--adapters",
+            "redis",
+            "--suites",
+            "throughput",
+            "--workload",
+        ])
+        .arg(&workload)
+        .arg("--out")
+        .arg(&out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let start = Instant::now();
+    // Wait for the measured phase, then kill the server the run started.
+    std::thread::sleep(Duration::from_secs(4));
+    let server = processes_with_parent(pid)
+        .into_iter()
+        .find(|p| p.contains("redis-server"));
+    let server = server
+        .expect("the run started redis-server")
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(
+        Command::new("kill")
+            .args(["-KILL", &server])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "statebench hung after its server died"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(status.code(), Some(0));
+    let text = std::fs::read_to_string(out.join("results.json")).unwrap();
+    let results: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let trial = &results["trials"][0];
+    let counts = &trial["measured"]["counts"];
+    assert!(
+        counts["ok"].as_u64().unwrap() > 0,
+        "it ran before the kill: {counts}"
+    );
+    let errors = counts["indefinite"].as_u64().unwrap() + counts["fatal"].as_u64().unwrap();
+    assert!(errors > 0, "the dead server shows as errors: {counts}");
+}
