@@ -36,6 +36,18 @@ pub struct EventData {
     pub data: Bytes,
 }
 
+impl EventData {
+    /// Refuses an append of no events, as every event store must.
+    pub fn require_some(events: &[EventData]) -> Result<(), EventError> {
+        if events.is_empty() {
+            return Err(crate::StoreError::Fatal(
+                "an append needs at least one event".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// An event as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RecordedEvent {

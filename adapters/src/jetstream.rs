@@ -200,11 +200,7 @@ impl EventStore for JetStream {
         events: Vec<EventData>,
         expect: ExpectRevision,
     ) -> Result<Appended, EventError> {
-        if events.is_empty() {
-            return Err(StoreError::Fatal(
-                "an append needs at least one event".into(),
-            ));
-        }
+        EventData::require_some(&events)?;
         let subject = subject(stream);
         let mut expected = match expect {
             ExpectRevision::Any => None,

@@ -112,11 +112,7 @@ impl EventStore for KurrentDb {
         events: Vec<EventData>,
         expect: ExpectRevision,
     ) -> Result<Appended, EventError> {
-        if events.is_empty() {
-            return Err(StoreError::Fatal(
-                "an append needs at least one event".into(),
-            ));
-        }
+        EventData::require_some(&events)?;
         let events: Vec<kurrentdb::EventData> = events
             .into_iter()
             .map(|e| {

@@ -162,11 +162,7 @@ impl EventStore for Memory {
         events: Vec<EventData>,
         expect: ExpectRevision,
     ) -> Result<Appended, EventError> {
-        if events.is_empty() {
-            return Err(StoreError::Fatal(
-                "an append needs at least one event".into(),
-            ));
-        }
+        EventData::require_some(&events)?;
         let mut shard = self.shard(stream).lock();
         let existing = shard.streams.get(stream);
         if let Some(done) = existing.and_then(|s| s.repeated(&events)) {

@@ -112,11 +112,7 @@ impl EventStore for PgEventLog {
         events: Vec<EventData>,
         expect: ExpectRevision,
     ) -> Result<Appended, EventError> {
-        if events.is_empty() {
-            return Err(StoreError::Fatal(
-                "an append needs at least one event".into(),
-            ));
-        }
+        EventData::require_some(&events)?;
         let ids: Vec<Option<Uuid>> = events.iter().map(|e| e.id).collect();
         let kinds: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
         let data: Vec<&[u8]> = events.iter().map(|e| e.data.as_ref()).collect();

@@ -81,6 +81,16 @@ async fn holds(
     })
 }
 
+/// Writes `one` blindly, then `two` expecting the version `one` got; returns both versions.
+async fn one_then_two(s: &Store, k: &str) -> Result<(Version, Version), String> {
+    let v1 = step("put", s.put(k, text("one"), Expect::Any).await)?;
+    let v2 = step(
+        "put(version)",
+        s.put(k, text("two"), Expect::Version(v1)).await,
+    )?;
+    Ok((v1, v2))
+}
+
 fn get_missing(s: Store, k: String) -> Verdict {
     Box::pin(async move {
         match step("get", s.get(&k).await)? {
@@ -111,11 +121,7 @@ fn absent_once(s: Store, k: String) -> Verdict {
 
 fn cas_current(s: Store, k: String) -> Verdict {
     Box::pin(async move {
-        let v1 = step("put", s.put(&k, text("one"), Expect::Any).await)?;
-        let v2 = step(
-            "put(version)",
-            s.put(&k, text("two"), Expect::Version(v1)).await,
-        )?;
+        let (v1, v2) = one_then_two(&s, &k).await?;
         ensure(v2 > v1, || {
             format!("version {v2} after {v1} is not greater")
         })?;
@@ -125,11 +131,7 @@ fn cas_current(s: Store, k: String) -> Verdict {
 
 fn cas_stale(s: Store, k: String) -> Verdict {
     Box::pin(async move {
-        let v1 = step("put", s.put(&k, text("one"), Expect::Any).await)?;
-        let v2 = step(
-            "put(version)",
-            s.put(&k, text("two"), Expect::Version(v1)).await,
-        )?;
+        let (v1, v2) = one_then_two(&s, &k).await?;
         let stale = s.put(&k, text("stale"), Expect::Version(v1)).await;
         expect_conflict(&format!("a put expecting stale version {v1}"), stale, v2)?;
         holds(&s, &k, &text("two"), v2, "a refused stale put").await
