@@ -130,6 +130,33 @@ fn subjects(r: &Results) -> Vec<Block> {
         ]);
     }
     let mut blocks = vec![Block::Heading(2, "Subjects".into()), Block::Table(table)];
+    if !r.servers.is_empty() {
+        let mut servers = Table::new(&[
+            ("server", false),
+            ("provisioning", false),
+            ("image or binary", false),
+            ("image id", false),
+            ("reached at", false),
+        ]);
+        for s in &r.servers {
+            let id = s
+                .image_id
+                .as_deref()
+                .map(|id| id.chars().take(19).collect::<String>());
+            servers.rows.push(vec![
+                s.backend.clone(),
+                s.provisioning.clone(),
+                s.image
+                    .clone()
+                    .or_else(|| s.binary.clone())
+                    .unwrap_or_else(|| "-".into()),
+                id.unwrap_or_else(|| "-".into()),
+                s.url.clone(),
+            ]);
+        }
+        blocks.push(Block::Heading(3, "Servers".into()));
+        blocks.push(Block::Table(servers));
+    }
     if !r.skipped.is_empty() {
         blocks.push(Block::Paragraph("Not run:".into()));
         blocks.push(Block::List(
