@@ -3,9 +3,8 @@
 //! the cache as the policy says. Entries expire after [`TTL_S`] seconds, which bounds how
 //! long a stale entry can live.
 
-use crate::connect::ConnectError;
 use crate::postgres::Postgres;
-use crate::redis_conn::{Redis, classify, timed};
+use crate::redis_conn::{Redis, classify, timed_within};
 use crate::{
     Adapter, Capabilities, Capability, Descriptor, Expect, StateError, StateStore, StoreError,
     Technique, Version, Versioned,
@@ -16,6 +15,8 @@ use std::sync::Arc;
 
 /// Seconds a cache entry lives.
 pub const TTL_S: u64 = 60;
+/// A cache that does not answer in this time is bypassed: the truth still answers.
+const CACHE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Sets the entry to (`ARGV[3]`, version `ARGV[2]`) with a TTL of `ARGV[4]`; when `ARGV[1]`
 /// is `1`, only if the cached version is older (or there is none).
@@ -72,7 +73,14 @@ pub fn descriptor(truth: &Postgres, cache: &Redis, policy: Policy) -> Descriptor
         technique: Technique::CacheAside,
         backend: format!("{} + {}", pg.backend, cache.version),
         capabilities: Capabilities {
-            read_your_writes: Capability::Supported,
+            read_your_writes: Capability::unsupported(match policy {
+                Policy::DeleteAfterWrite => {
+                    "a concurrent fill can put an older value back, for up to the TTL"
+                }
+                Policy::VersionGated => {
+                    "a cache update that fails after the write leaves the old entry, for up to the TTL"
+                }
+            }),
             ..pg.capabilities.clone()
         },
         settings,
@@ -99,17 +107,6 @@ impl CacheAside {
             fill: redis::Script::new(FILL),
             descriptor,
         }
-    }
-
-    /// Connects to both servers.
-    pub async fn connect(
-        postgres_url: &str,
-        redis_url: &str,
-        policy: Policy,
-    ) -> Result<Self, ConnectError> {
-        let truth = Arc::new(Postgres::connect(postgres_url).await?);
-        let cache = Redis::connect(redis_url).await?;
-        Ok(Self::new(truth, cache, policy))
     }
 
     fn key(key: &str) -> String {
@@ -153,14 +150,16 @@ impl StateStore for CacheAside {
     async fn get(&self, key: &str) -> Result<Option<Versioned>, StateError> {
         let mut conn = self.cache.conn.clone();
         // A cache that does not answer is bypassed, as services do: the truth still answers.
-        if let Ok(Some(hit)) = timed(crate::redis::get(&mut conn, &Self::key(key))).await {
+        if let Ok(Some(hit)) =
+            timed_within(CACHE_TIMEOUT, crate::redis::get(&mut conn, &Self::key(key))).await
+        {
             return Ok(Some(hit));
         }
         let found = self.truth.get(key).await?;
         if let Some(found) = &found {
             let gated = self.policy == Policy::VersionGated;
             // A failed fill leaves the cache empty, which is correct, only slower.
-            let _ = timed(self.set(key, found, gated)).await;
+            let _ = timed_within(CACHE_TIMEOUT, self.set(key, found, gated)).await;
         }
         Ok(found)
     }
@@ -171,9 +170,13 @@ impl StateStore for CacheAside {
                 // The write is done in the truth whatever happens to the cache now; a cache
                 // that could not be updated holds a stale entry until it expires.
                 let _ = match self.policy {
-                    Policy::DeleteAfterWrite => timed(self.forget(key)).await,
+                    Policy::DeleteAfterWrite => timed_within(CACHE_TIMEOUT, self.forget(key)).await,
                     Policy::VersionGated => {
-                        timed(self.set(key, &Versioned { value, version }, true)).await
+                        timed_within(
+                            CACHE_TIMEOUT,
+                            self.set(key, &Versioned { value, version }, true),
+                        )
+                        .await
                     }
                 };
                 Ok(version)
@@ -181,7 +184,7 @@ impl StateStore for CacheAside {
             Err(conflict @ StoreError::Conflict { .. }) => {
                 // The caller's version came from a stale entry, most likely: drop it so that
                 // its retry reads the truth.
-                let _ = timed(self.forget(key)).await;
+                let _ = timed_within(CACHE_TIMEOUT, self.forget(key)).await;
                 Err(conflict)
             }
             Err(e) => Err(e),

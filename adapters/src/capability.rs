@@ -43,6 +43,25 @@ pub struct Capabilities {
     pub idempotent_append: Capability,
 }
 
+impl Capabilities {
+    /// The capabilities of a state store: the event-only ones are declared unsupported.
+    pub fn state_store(
+        cas: Capability,
+        read_your_writes: Capability,
+        kill_durable: Capability,
+    ) -> Self {
+        let no_streams = || Capability::unsupported("a state store has no event streams");
+        Self {
+            cas,
+            read_your_writes,
+            dense_revisions: no_streams(),
+            kill_durable,
+            atomic_multi_event_append: no_streams(),
+            idempotent_append: no_streams(),
+        }
+    }
+}
+
 /// The three techniques statebench compares, plus the harness's own references.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

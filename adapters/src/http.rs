@@ -2,7 +2,7 @@
 //! `{base}/state/{key}`, versions as `ETag`s, compare-and-set by `If-Match`, create-only by
 //! `If-None-Match: *`, `412` on conflict. Any 5xx or transport error is indefinite.
 
-use crate::connect::{CONNECT_TIMEOUT, ConnectError, OPERATION_TIMEOUT};
+use crate::connect::{CONNECT_TIMEOUT, ConnectError, OPERATION_TIMEOUT, redact};
 use crate::{
     Adapter, Capabilities, Capability, Descriptor, Expect, StateError, StateStore, StoreError,
     Technique, Version, Versioned,
@@ -15,7 +15,6 @@ use url::Url;
 
 /// What `http` is and promises, in front of a store described by `behind` when known.
 pub fn descriptor(base: &Url, behind: Option<&Descriptor>) -> Descriptor {
-    let no_streams = || Capability::unsupported("a state store has no event streams");
     let (backend, kill_durable) = match behind {
         Some(d) => (
             format!("HTTP service over {}", d.backend),
@@ -27,19 +26,16 @@ pub fn descriptor(base: &Url, behind: Option<&Descriptor>) -> Descriptor {
         ),
     };
     let mut settings = behind.map(|d| d.settings.clone()).unwrap_or_default();
-    settings.insert("base_url".into(), base.to_string());
+    settings.insert("base_url".into(), redact(base.as_str()));
     Descriptor {
         adapter: "http".into(),
         technique: Technique::Service,
         backend,
-        capabilities: Capabilities {
-            cas: Capability::Supported,
-            read_your_writes: Capability::Supported,
-            dense_revisions: no_streams(),
+        capabilities: Capabilities::state_store(
+            Capability::Supported,
+            Capability::Supported,
             kill_durable,
-            atomic_multi_event_append: no_streams(),
-            idempotent_append: no_streams(),
-        },
+        ),
         settings,
     }
 }
@@ -56,10 +52,11 @@ impl Http {
     /// service's store when the harness knows it. Checks that the service answers.
     pub async fn connect(base: &str, behind: Option<&Descriptor>) -> Result<Self, ConnectError> {
         let base = Url::parse(base)
-            .map_err(|e| ConnectError::Invalid(format!("HTTP URL `{base}`: {e}")))?;
+            .map_err(|e| ConnectError::Invalid(format!("HTTP URL `{}`: {e}", redact(base))))?;
         if base.cannot_be_a_base() || !matches!(base.scheme(), "http" | "https") {
             return Err(ConnectError::Invalid(format!(
-                "HTTP URL `{base}`: expected http://host:port"
+                "HTTP URL `{}`: expected http://host:port",
+                redact(base.as_str())
             )));
         }
         let client = reqwest::Client::builder()
@@ -119,11 +116,13 @@ fn transport(e: reqwest::Error) -> StateError {
     }
 }
 
+/// Any answer the contract does not name: a client error (4xx) means the request was
+/// refused as sent, anything else leaves its effect unknown.
 fn unexpected(status: StatusCode, what: &str) -> StateError {
-    if status.is_server_error() {
-        StoreError::Unavailable(format!("{what} answered {status}"))
-    } else {
+    if status.is_client_error() {
         StoreError::Fatal(format!("{what} answered {status}"))
+    } else {
+        StoreError::Unavailable(format!("{what} answered {status}: the effect is unknown"))
     }
 }
 
@@ -158,9 +157,11 @@ impl StateStore for Http {
         };
         let response = request.send().await.map_err(transport)?;
         match response.status() {
+            // The write happened, but without its version the caller cannot go on from it.
             StatusCode::OK | StatusCode::CREATED | StatusCode::NO_CONTENT => {
-                etag(response.headers())
-                    .ok_or_else(|| StoreError::Fatal("PUT answered without a numeric ETag".into()))
+                etag(response.headers()).ok_or_else(|| {
+                    StoreError::Unavailable("PUT succeeded without a numeric ETag".into())
+                })
             }
             StatusCode::PRECONDITION_FAILED => Err(StoreError::Conflict {
                 actual: etag(response.headers()),

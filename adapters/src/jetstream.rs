@@ -2,7 +2,7 @@
 //! aggregate is one subject. An append with an expectation carries
 //! `Nats-Expected-Last-Subject-Sequence`; revisions are stream sequences (not dense).
 
-use crate::connect::{CONNECT_TIMEOUT, ConnectError, OPERATION_TIMEOUT, within};
+use crate::connect::{CONNECT_TIMEOUT, ConnectError, OPERATION_TIMEOUT, redact, within};
 use crate::{
     Adapter, Appended, Capabilities, Capability, Descriptor, EventData, EventError, EventStore,
     ExpectRevision, ReadFrom, RecordedEvent, Revision, StoreError, Technique,
@@ -64,8 +64,9 @@ impl JetStream {
     /// Connects to `url` (`nats://host:port`) and creates the stream if needed.
     pub async fn connect(url: &str) -> Result<Self, ConnectError> {
         if !url.starts_with("nats://") && !url.starts_with("tls://") {
+            let shown = redact(url);
             return Err(ConnectError::Invalid(format!(
-                "NATS URL `{url}`: expected nats://host:port"
+                "NATS URL `{shown}`: expected nats://host:port"
             )));
         }
         let connecting = async_nats::ConnectOptions::new()
@@ -74,7 +75,7 @@ impl JetStream {
         let client = within(
             CONNECT_TIMEOUT,
             async { connecting.connect(url).await.map_err(|e| e.to_string()) },
-            || format!("no answer from {url} in {CONNECT_TIMEOUT:?}"),
+            || format!("no answer from {} in {CONNECT_TIMEOUT:?}", redact(url)),
         )
         .await
         .map_err(ConnectError::Unreachable)?;
@@ -150,10 +151,7 @@ fn reported_sequence(e: &impl std::fmt::Display) -> Option<Revision> {
 }
 
 async fn timed<R>(future: impl Future<Output = Result<R, EventError>>) -> Result<R, EventError> {
-    within(OPERATION_TIMEOUT, future, || {
-        StoreError::Timeout(format!("no answer from JetStream in {OPERATION_TIMEOUT:?}"))
-    })
-    .await
+    crate::connect::timed("JetStream", future).await
 }
 
 impl JetStream {
@@ -183,10 +181,10 @@ impl JetStream {
                     actual: reported_sequence(&e),
                 },
                 PublishErrorKind::TimedOut => StoreError::Timeout(e.to_string()),
-                PublishErrorKind::BrokenPipe
-                | PublishErrorKind::Other
-                | PublishErrorKind::MaxAckPending => StoreError::Unavailable(e.to_string()),
-                _ => StoreError::Fatal(e.to_string()),
+                PublishErrorKind::StreamNotFound | PublishErrorKind::MaxPayloadExceeded => {
+                    StoreError::Fatal(e.to_string())
+                }
+                _ => StoreError::Unavailable(e.to_string()),
             }),
         }
     }
@@ -209,8 +207,18 @@ impl EventStore for JetStream {
         };
         timed(async {
             let mut last = 0;
-            for event in events {
-                last = self.publish(&subject, event, expected).await?;
+            for (i, event) in events.into_iter().enumerate() {
+                last = match self.publish(&subject, event, expected).await {
+                    Ok(sequence) => sequence,
+                    // Once part of the batch is stored, no failure of the rest is definite:
+                    // the append happened in part.
+                    Err(e) if i > 0 => {
+                        return Err(StoreError::Unavailable(format!(
+                            "{i} events stored, then: {e}"
+                        )));
+                    }
+                    Err(e) => return Err(e),
+                };
                 // Later events of the batch follow the earlier ones directly.
                 expected = expected.map(|_| last);
             }

@@ -1,7 +1,7 @@
 //! `kurrentdb`: event sourcing on KurrentDB, the event store, through its official client.
 //! An append carries the expected stream revision; revisions are dense (0, 1, 2, …).
 
-use crate::connect::{CONNECT_TIMEOUT, ConnectError, OPERATION_TIMEOUT, within};
+use crate::connect::{CONNECT_TIMEOUT, ConnectError, redact, within};
 use crate::{
     Adapter, Appended, Capabilities, Capability, Descriptor, EventData, EventError, EventStore,
     ExpectRevision, ReadFrom, RecordedEvent, Revision, StoreError, Technique,
@@ -44,7 +44,7 @@ impl KurrentDb {
     pub async fn connect(url: &str) -> Result<Self, ConnectError> {
         let settings: ClientSettings = url
             .parse()
-            .map_err(|e| ConnectError::Invalid(format!("KurrentDB URL `{url}`: {e}")))?;
+            .map_err(|e| ConnectError::Invalid(format!("KurrentDB URL `{}`: {e}", redact(url))))?;
         let client = Client::new(settings).map_err(|e| ConnectError::Invalid(e.to_string()))?;
         let store = Self {
             client,
@@ -57,7 +57,7 @@ impl KurrentDb {
                 .map_err(|e| e.to_string())
         };
         within(CONNECT_TIMEOUT, probe, || {
-            format!("no answer from {url} in {CONNECT_TIMEOUT:?}")
+            format!("no answer from {} in {CONNECT_TIMEOUT:?}", redact(url))
         })
         .await
         .map_err(ConnectError::Unreachable)?;
@@ -90,18 +90,18 @@ fn classify(e: kurrentdb::Error) -> EventError {
             },
         },
         kurrentdb::Error::DeadlineExceeded => StoreError::Timeout(e.to_string()),
-        kurrentdb::Error::GrpcConnectionError(_)
-        | kurrentdb::Error::ServerError(_)
-        | kurrentdb::Error::NotLeaderException(_) => StoreError::Unavailable(e.to_string()),
-        other => StoreError::Fatal(other.to_string()),
+        // Refusals that happen before anything is written.
+        kurrentdb::Error::AccessDenied
+        | kurrentdb::Error::UnsupportedFeature
+        | kurrentdb::Error::InitializationError(_)
+        | kurrentdb::Error::IllegalStateError(_) => StoreError::Fatal(e.to_string()),
+        // Anything else may come after the append reached the server.
+        other => StoreError::Unavailable(other.to_string()),
     }
 }
 
 async fn timed<R>(future: impl Future<Output = Result<R, EventError>>) -> Result<R, EventError> {
-    within(OPERATION_TIMEOUT, future, || {
-        StoreError::Timeout(format!("no answer from KurrentDB in {OPERATION_TIMEOUT:?}"))
-    })
-    .await
+    crate::connect::timed("KurrentDB", future).await
 }
 
 #[async_trait]

@@ -1,7 +1,7 @@
 //! PostgreSQL plumbing shared by `postgres`, `pg-eventlog` and `cache-aside`: a pool of
 //! connections with prepared statements, error classification, and the settings in force.
 
-use crate::connect::{CONNECT_TIMEOUT, ConnectError, OPERATION_TIMEOUT, within};
+use crate::connect::{CONNECT_TIMEOUT, ConnectError, OPERATION_TIMEOUT, redact, within};
 use crate::{Capability, StoreError};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
 use std::collections::BTreeMap;
@@ -27,7 +27,7 @@ impl Pg {
     /// version and durability settings, and runs `schema`.
     pub async fn connect(url: &str, schema: &str) -> Result<Self, ConnectError> {
         let mut config = tokio_postgres::Config::from_str(url)
-            .map_err(|e| ConnectError::Invalid(format!("PostgreSQL URL `{url}`: {e}")))?;
+            .map_err(|e| ConnectError::Invalid(format!("PostgreSQL URL `{}`: {e}", redact(url))))?;
         config.connect_timeout(CONNECT_TIMEOUT);
         config.application_name("statebench");
         let manager = Manager::from_config(
@@ -105,10 +105,7 @@ pub fn classify<T: fmt::Debug + fmt::Display>(e: &tokio_postgres::Error) -> Stor
         Some(code) if code.starts_with("08") || code.starts_with("57") || code == "53300" => {
             StoreError::Unavailable(message)
         }
-        Some(_) => StoreError::Fatal(format!(
-            "{message}: {}",
-            e.as_db_error().map_or("", |d| d.message())
-        )),
+        Some(_) => StoreError::Fatal(message),
         // No server error: the connection broke, maybe after the request was sent.
         None => StoreError::Unavailable(message),
     }
@@ -127,10 +124,5 @@ pub fn classify_pool<T: fmt::Debug + fmt::Display>(e: PoolError) -> StoreError<T
 pub async fn timed<R, T: fmt::Debug + fmt::Display>(
     future: impl Future<Output = Result<R, StoreError<T>>>,
 ) -> Result<R, StoreError<T>> {
-    within(OPERATION_TIMEOUT, future, || {
-        StoreError::Timeout(format!(
-            "no answer from PostgreSQL in {OPERATION_TIMEOUT:?}"
-        ))
-    })
-    .await
+    crate::connect::timed("PostgreSQL", future).await
 }

@@ -37,19 +37,15 @@ const PUT_VERSION: &str = "WITH done AS (
 
 /// What `postgres` is and promises on this server.
 pub fn descriptor(pg: &Pg) -> Descriptor {
-    let no_streams = || Capability::unsupported("a state store has no event streams");
     Descriptor {
         adapter: "postgres".into(),
         technique: Technique::ExternalDataStore,
         backend: pg.version.clone(),
-        capabilities: Capabilities {
-            cas: Capability::Supported,
-            read_your_writes: Capability::Supported,
-            dense_revisions: no_streams(),
-            kill_durable: pg.kill_durable(),
-            atomic_multi_event_append: no_streams(),
-            idempotent_append: no_streams(),
-        },
+        capabilities: Capabilities::state_store(
+            Capability::Supported,
+            Capability::Supported,
+            pg.kill_durable(),
+        ),
         settings: pg.settings.clone(),
     }
 }

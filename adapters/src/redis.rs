@@ -27,19 +27,15 @@ return {1, version}
 
 /// What `redis` is and promises on this server.
 pub fn descriptor(redis: &Redis) -> Descriptor {
-    let no_streams = || Capability::unsupported("a state store has no event streams");
     Descriptor {
         adapter: "redis".into(),
         technique: Technique::DistributedCache,
         backend: redis.version.clone(),
-        capabilities: Capabilities {
-            cas: Capability::Supported,
-            read_your_writes: Capability::Supported,
-            dense_revisions: no_streams(),
-            kill_durable: redis.kill_durable(),
-            atomic_multi_event_append: no_streams(),
-            idempotent_append: no_streams(),
-        },
+        capabilities: Capabilities::state_store(
+            Capability::Supported,
+            Capability::Supported,
+            redis.kill_durable(),
+        ),
         settings: redis.settings.clone(),
     }
 }

@@ -1,7 +1,7 @@
 //! Redis plumbing shared by `redis` and `cache-aside`: one multiplexed connection that
 //! reconnects, error classification, and the persistence settings in force.
 
-use crate::connect::{CONNECT_TIMEOUT, ConnectError, OPERATION_TIMEOUT, within};
+use crate::connect::{CONNECT_TIMEOUT, ConnectError, OPERATION_TIMEOUT, redact, within};
 use crate::{Capability, StoreError};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::collections::BTreeMap;
@@ -22,7 +22,7 @@ impl Redis {
     /// Connects to `url` (`redis://host:port`) and reads the server's version and settings.
     pub async fn connect(url: &str) -> Result<Self, ConnectError> {
         let client = redis::Client::open(url)
-            .map_err(|e| ConnectError::Invalid(format!("Redis URL `{url}`: {e}")))?;
+            .map_err(|e| ConnectError::Invalid(format!("Redis URL `{}`: {e}", redact(url))))?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(CONNECT_TIMEOUT))
             .set_response_timeout(Some(OPERATION_TIMEOUT))
@@ -32,9 +32,11 @@ impl Redis {
                 .await
                 .map_err(|e| e.to_string())
         };
-        let mut conn = within(CONNECT_TIMEOUT * 2, connecting, || "no answer".to_owned())
-            .await
-            .map_err(ConnectError::Unreachable)?;
+        let mut conn = within(CONNECT_TIMEOUT * 2, connecting, || {
+            format!("no answer from {}", redact(url))
+        })
+        .await
+        .map_err(ConnectError::Unreachable)?;
         let info: String = redis::cmd("INFO")
             .arg("server")
             .query_async(&mut conn)
@@ -81,25 +83,32 @@ impl Redis {
     }
 }
 
-/// Classifies a Redis error for the contract.
+/// Classifies a Redis error for the contract: a timeout, or else unavailable. Replies that
+/// could not be read, a server still loading or busy: none says the write did not happen.
 pub fn classify<T: fmt::Debug + fmt::Display>(e: &redis::RedisError) -> StoreError<T> {
     if e.is_timeout() {
         StoreError::Timeout(e.to_string())
-    } else if e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() {
-        StoreError::Unavailable(e.to_string())
     } else {
-        StoreError::Fatal(e.to_string())
+        StoreError::Unavailable(e.to_string())
     }
+}
+
+/// Runs one Redis interaction within `limit`.
+pub async fn timed_within<R, T: fmt::Debug + fmt::Display>(
+    limit: std::time::Duration,
+    future: impl Future<Output = Result<R, StoreError<T>>>,
+) -> Result<R, StoreError<T>> {
+    within(limit, future, || {
+        StoreError::Timeout(format!("no answer from Redis in {limit:?}"))
+    })
+    .await
 }
 
 /// Runs one Redis interaction within the operation timeout.
 pub async fn timed<R, T: fmt::Debug + fmt::Display>(
     future: impl Future<Output = Result<R, StoreError<T>>>,
 ) -> Result<R, StoreError<T>> {
-    within(OPERATION_TIMEOUT, future, || {
-        StoreError::Timeout(format!("no answer from Redis in {OPERATION_TIMEOUT:?}"))
-    })
-    .await
+    timed_within(OPERATION_TIMEOUT, future).await
 }
 
 /// Reads a version reply: an integer, a decimal string, or nil.

@@ -51,9 +51,27 @@ pub fn live() -> Vec<Resource> {
         .collect()
 }
 
-/// Kills every registered process group and force-removes every registered container,
-/// without waiting for anything else. Safe to call from any thread.
+/// The label on every container this process starts; [`emergency`] also removes containers
+/// by it, so that one created but not yet registered does not survive either.
+pub fn container_label() -> String {
+    format!("org.statebench.pid={}", std::process::id())
+}
+
+/// Runs [`emergency`] when dropped during a panic: put one at the top of `main`.
+pub struct OnPanic;
+
+impl Drop for OnPanic {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            emergency();
+        }
+    }
+}
+
+/// Kills every registered process group and force-removes every registered (or labelled)
+/// container, without waiting for anything else. Safe to call from any thread.
 pub fn emergency() {
+    remove_labelled_containers();
     for resource in live() {
         match resource {
             Resource::Process { pid, dir } => {
@@ -65,13 +83,32 @@ pub fn emergency() {
                 }
                 let _ = std::fs::remove_dir_all(dir);
             }
-            Resource::Container(id) => {
-                let _ = std::process::Command::new("docker")
-                    .args(["rm", "-f", "-v", &id])
-                    .stdout(std::process::Stdio::null())
-                    .stderr(std::process::Stdio::null())
-                    .status();
-            }
+            Resource::Container(id) => docker(&["rm", "-f", "-v", &id]),
         }
     }
+}
+
+/// Removes every container that carries this process's label.
+pub fn remove_labelled_containers() {
+    let listed = std::process::Command::new("docker")
+        .args([
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("label={}", container_label()),
+        ])
+        .stderr(std::process::Stdio::null())
+        .output();
+    let Ok(listed) = listed else { return };
+    for id in String::from_utf8_lossy(&listed.stdout).split_whitespace() {
+        docker(&["rm", "-f", "-v", id]);
+    }
+}
+
+fn docker(args: &[&str]) {
+    let _ = std::process::Command::new("docker")
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
 }

@@ -129,6 +129,13 @@ pub fn resolve(file: Option<&Path>, provision: Option<&str>) -> Result<Resolved,
         resolved.http_url = Some(url);
     }
     if let Some(spec) = provision {
+        // A mode for every backend on the command line outranks the file's per-backend modes.
+        if spec
+            .split(',')
+            .any(|part| !part.contains('=') && !part.trim().is_empty())
+        {
+            resolved.provision.modes.clear();
+        }
         apply_provision(spec, "--provision", &mut resolved.provision)?;
     }
     Ok(resolved)
@@ -169,6 +176,12 @@ mod tests {
         assert_eq!(r.provision.mode(Backend::Redis), Mode::External);
         assert_eq!(r.provision.image(Backend::KurrentDb), "my/k:1");
         assert_eq!(r.http_url.as_deref(), Some("http://svc:1"));
+        let all = resolve(Some(&path), Some("docker")).unwrap();
+        assert_eq!(
+            all.provision.mode(Backend::Nats),
+            Mode::Docker,
+            "the command line wins"
+        );
         std::fs::write(&path, "provision: {mongo: docker}\n").unwrap();
         assert!(
             resolve(Some(&path), None)

@@ -18,12 +18,9 @@ const INTERRUPTED: u8 = 130;
 const NONCONFORMING: u8 = 3;
 
 fn main() -> ExitCode {
-    // A panic must not leave servers behind: remove them before the panic unwinds.
-    let report_panic = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        statebench::cleanup::emergency();
-        report_panic(info);
-    }));
+    // A panic that unwinds out of main must not leave servers behind. (Panics inside tasks
+    // are caught by the runtime, and the run goes on with its servers.)
+    let _on_panic = statebench::cleanup::OnPanic;
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {
@@ -89,17 +86,58 @@ fn run_command(args: RunArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// First Ctrl-C: stop measuring and write what was measured. Second: leave at once.
+/// First Ctrl-C (or SIGTERM, SIGHUP): stop measuring and write what was measured. Second:
+/// remove the servers statebench started and leave at once.
 async fn watch_ctrl_c(cancel: CancellationToken) {
-    if tokio::signal::ctrl_c().await.is_err() {
+    let mut signals = Signals::new();
+    if !signals.next().await {
         return;
     }
     eprintln!(
         "\ninterrupted: finishing in-flight operations and writing results (Ctrl-C again to quit now)"
     );
     cancel.cancel();
-    if tokio::signal::ctrl_c().await.is_ok() {
+    if signals.next().await {
+        eprintln!("quitting: removing the servers statebench started");
+        statebench::cleanup::emergency();
         std::process::exit(i32::from(INTERRUPTED));
+    }
+}
+
+/// SIGINT, SIGTERM and SIGHUP, as one stream of "stop" requests.
+struct Signals {
+    terminate: Option<tokio::signal::unix::Signal>,
+    hangup: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn new() -> Self {
+        use tokio::signal::unix::{SignalKind, signal};
+        Self {
+            terminate: signal(SignalKind::terminate()).ok(),
+            hangup: signal(SignalKind::hangup()).ok(),
+        }
+    }
+
+    /// Waits for the next request; false when signals cannot be watched.
+    async fn next(&mut self) -> bool {
+        let terminate = async {
+            match &mut self.terminate {
+                Some(s) => s.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        let hangup = async {
+            match &mut self.hangup {
+                Some(s) => s.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            interrupt = tokio::signal::ctrl_c() => interrupt.is_ok(),
+            _ = terminate => true,
+            _ = hangup => true,
+        }
     }
 }
 

@@ -114,6 +114,12 @@ pub async fn execute(
     for server in servers {
         server.shutdown().await;
     }
+    if !needed.is_empty() {
+        // A container created while its start was being abandoned was never handed over.
+        tokio::task::spawn_blocking(crate::cleanup::remove_labelled_containers)
+            .await
+            .ok();
+    }
     results.interrupted = cancel.is_cancelled();
     results.finished_at = now();
     results

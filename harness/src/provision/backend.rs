@@ -17,8 +17,19 @@ pub enum Backend {
     KurrentDb,
 }
 
-/// The password of PostgreSQL servers the harness starts in containers.
-pub const PG_PASSWORD: &str = "statebench";
+/// A password for one server, fresh per call: servers are reachable by other local users.
+pub fn fresh_password() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos() as u64;
+    let a = statebench_suites::generate::derive_seed(nanos, u64::from(std::process::id()));
+    let b = statebench_suites::generate::derive_seed(a, nanos.rotate_left(17));
+    format!("{a:016x}{b:016x}")
+}
+
+/// One readiness probe may take this long.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(15);
 
 impl Backend {
     /// Every backend.
@@ -70,14 +81,14 @@ impl Backend {
     }
 
     /// Environment of the container: what the official images read.
-    pub fn container_env(self) -> &'static [(&'static str, &'static str)] {
+    pub fn container_env(self, password: &str) -> Vec<(&'static str, String)> {
         match self {
-            Self::Postgres => &[("POSTGRES_PASSWORD", PG_PASSWORD)],
-            Self::KurrentDb => &[
-                ("KURRENTDB_INSECURE", "true"),
-                ("KURRENTDB_RUN_PROJECTIONS", "None"),
+            Self::Postgres => vec![("POSTGRES_PASSWORD", password.to_owned())],
+            Self::KurrentDb => vec![
+                ("KURRENTDB_INSECURE", "true".to_owned()),
+                ("KURRENTDB_RUN_PROJECTIONS", "None".to_owned()),
             ],
-            Self::Redis | Self::Nats => &[],
+            Self::Redis | Self::Nats => Vec::new(),
         }
     }
 
@@ -130,7 +141,7 @@ impl Backend {
             url::Url::parse(url).map_err(|e| format!("malformed URL `{}`: {e}", redact(url)))?;
         let schemes: &[&str] = match self {
             Self::Postgres => &["postgres", "postgresql"],
-            Self::Redis => &["redis", "rediss"],
+            Self::Redis => &["redis"],
             Self::Nats => &["nats", "tls"],
             Self::KurrentDb => &["kurrentdb", "esdb", "kurrentdb+discover", "esdb+discover"],
         };
@@ -169,7 +180,11 @@ impl Backend {
                     .and_then(|u| u.port())
                     .unwrap_or(2113);
                 let live = format!("http://127.0.0.1:{port}/health/live");
-                let answered = reqwest::get(&live).await.map_err(|e| e.to_string())?;
+                let client = reqwest::Client::builder()
+                    .timeout(Duration::from_secs(5))
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                let answered = client.get(&live).send().await.map_err(|e| e.to_string())?;
                 if !answered.status().is_success() {
                     return Err(format!("{live} answered {}", answered.status()));
                 }
@@ -185,9 +200,11 @@ impl Backend {
     pub async fn wait_ready(self, url: &str, limit: Duration) -> Result<(), String> {
         let start = Instant::now();
         loop {
-            let error = match self.probe(url).await {
-                Ok(()) => return Ok(()),
-                Err(e) => e,
+            let probe = tokio::time::timeout(PROBE_TIMEOUT, self.probe(url)).await;
+            let error = match probe {
+                Ok(Ok(())) => return Ok(()),
+                Ok(Err(e)) => e,
+                Err(_) => format!("no answer within {PROBE_TIMEOUT:?}"),
             };
             if start.elapsed() > limit {
                 return Err(format!("did not answer within {limit:?}: {error}"));
@@ -203,16 +220,7 @@ impl fmt::Display for Backend {
     }
 }
 
-/// The URL with any password replaced, for messages and results.
-pub fn redact(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        _ => url.to_owned(),
-    }
-}
+pub use statebench_adapters::connect::redact;
 
 #[cfg(test)]
 mod tests {
@@ -229,7 +237,6 @@ mod tests {
         assert!(wrong.contains("not a redis URL"), "{wrong}");
         let malformed = Backend::Nats.check_url("nats//oops").unwrap_err();
         assert!(malformed.starts_with("malformed URL"), "{malformed}");
-        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
     }
 
     #[test]

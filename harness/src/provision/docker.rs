@@ -1,9 +1,9 @@
 //! Backends as containers, with testcontainers: an image pinned by tag (or an override),
 //! the server settings on its command line, a host port on loopback, removed afterwards.
 
-use super::backend::{Backend, PG_PASSWORD};
-use super::{Guard, READY_TIMEOUT, Server, registered};
-use crate::cleanup::{Resource, Token};
+use super::backend::{Backend, fresh_password, redact};
+use super::{Guard, READY_TIMEOUT, Server, log_tail};
+use crate::cleanup::{Resource, Token, register};
 use statebench_suites::results::ServerInfo;
 use std::time::Duration;
 use testcontainers::bollard::Docker;
@@ -59,14 +59,18 @@ pub async fn start(backend: Backend, image: &str) -> Result<Server, String> {
     };
     let (name, tag) = split(image);
     let port = backend.container_port();
+    let password = fresh_password();
+    let label = crate::cleanup::container_label();
+    let (label_key, label_value) = label.split_once('=').unwrap_or((&label, ""));
     let mut request = GenericImage::new(name, tag)
         .with_exposed_port(port.tcp())
         .with_wait_for(WaitFor::Nothing)
         .with_cmd(backend.container_args())
-        .with_label("org.statebench.pid", std::process::id().to_string())
-        .with_startup_timeout(START_TIMEOUT);
-    for (key, value) in backend.container_env() {
-        request = request.with_env_var(*key, *value);
+        .with_label(label_key, label_value)
+        .with_startup_timeout(START_TIMEOUT)
+        .with_host_config_modifier(move |host| loopback_only(host, port));
+    for (key, value) in backend.container_env(&password) {
+        request = request.with_env_var(key, value);
     }
     let started = tokio::time::timeout(START_TIMEOUT, request.start()).await;
     let inner = match started {
@@ -81,7 +85,7 @@ pub async fn start(backend: Backend, image: &str) -> Result<Server, String> {
         Err(_) => return Err(format!("starting `{image}` took over {START_TIMEOUT:?}")),
     };
     let container = Container {
-        _token: registered(Resource::Container(inner.id().to_owned())),
+        _token: register(Resource::Container(inner.id().to_owned())),
         inner,
     };
     let host_port = match container.inner.get_host_port_ipv4(port.tcp()).await {
@@ -91,7 +95,7 @@ pub async fn start(backend: Backend, image: &str) -> Result<Server, String> {
             return Err(format!("no host port for {port}: {e}"));
         }
     };
-    let url = backend.local_url(host_port, Some(PG_PASSWORD));
+    let url = backend.local_url(host_port, Some(&password));
     let ready = tokio::select! {
         ready = backend.wait_ready(&url, READY_TIMEOUT) => ready,
         why = exited(&container.inner) => Err(why),
@@ -103,7 +107,7 @@ pub async fn start(backend: Backend, image: &str) -> Result<Server, String> {
     let info = ServerInfo {
         backend: backend.to_string(),
         provisioning: "docker".into(),
-        url: super::backend::redact(&url),
+        url: redact(&url),
         image: Some(image.to_owned()),
         image_id: match image_id {
             Some(id) => Some(id),
@@ -119,17 +123,26 @@ pub async fn start(backend: Backend, image: &str) -> Result<Server, String> {
     })
 }
 
+/// Publishes the server's port on loopback only (Docker's default is every interface): the
+/// servers have no authentication worth the name.
+fn loopback_only(host: &mut testcontainers::bollard::models::HostConfig, port: u16) {
+    let binding = testcontainers::bollard::models::PortBinding {
+        host_ip: Some("127.0.0.1".into()),
+        host_port: Some(String::new()),
+    };
+    host.publish_all_ports = Some(false);
+    host.port_bindings = Some([(format!("{port}/tcp"), Some(vec![binding]))].into());
+}
+
 /// Returns (with the end of its log) once the container is no longer running.
 async fn exited(container: &ContainerAsync<GenericImage>) -> String {
     while let Ok(true) = container.is_running().await {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let log = container.stderr_to_vec().await.unwrap_or_default();
-    let log = String::from_utf8_lossy(&log);
-    let tail: Vec<&str> = log.lines().rev().take(3).collect();
     format!(
         "the container exited: {}",
-        tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
+        log_tail(&String::from_utf8_lossy(&log))
     )
 }
 

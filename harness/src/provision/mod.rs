@@ -10,7 +10,6 @@ mod native;
 
 pub use backend::Backend;
 
-use crate::cleanup;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
@@ -20,8 +19,7 @@ use std::time::Duration;
 pub const READY_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// How a backend is provided.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     /// Docker where an engine answers, else native, else skipped.
     Auto,
@@ -186,7 +184,8 @@ fn external(backend: Backend, settings: &Settings) -> Result<Server, String> {
     })
 }
 
-/// Keeps a started resource known to [`cleanup`] until it is stopped.
-fn registered(resource: cleanup::Resource) -> cleanup::Token {
-    cleanup::register(resource)
+/// The last lines of a server's log, on one line.
+fn log_tail(log: &str) -> String {
+    let tail: Vec<&str> = log.lines().rev().take(3).collect();
+    tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
 }

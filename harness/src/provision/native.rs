@@ -4,8 +4,9 @@
 //! run as root, so as root it runs as the `postgres` user (or `nobody`).
 
 use super::backend::Backend;
-use super::{Guard, READY_TIMEOUT, Server, registered};
-use crate::cleanup::{Resource, Token};
+use super::backend::fresh_password;
+use super::{Guard, READY_TIMEOUT, Server, log_tail};
+use crate::cleanup::{Resource, Token, register};
 use rustix::process::{Pid, Signal, kill_process_group};
 use statebench_suites::results::ServerInfo;
 use std::path::{Path, PathBuf};
@@ -57,15 +58,7 @@ impl Process {
     }
 
     fn log_tail(&self) -> String {
-        let log = std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default();
-        log.lines()
-            .rev()
-            .take(3)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect::<Vec<_>>()
-            .join(" | ")
+        log_tail(&std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default())
     }
 }
 
@@ -153,7 +146,17 @@ fn command(
     dir: &Path,
     user: Option<(u32, u32)>,
 ) -> Result<Command, String> {
-    let log = std::fs::File::create(dir.join("server.log"))
+    // The directory belongs to the harness, so no other user can put a link where the log
+    // goes; the log must be new.
+    let log = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(dir.join("server.log"))
+        .or_else(|_| {
+            std::fs::OpenOptions::new()
+                .append(true)
+                .open(dir.join("server.log"))
+        })
         .map_err(|e| format!("cannot write a log: {e}"))?;
     let log_err = log.try_clone().map_err(|e| e.to_string())?;
     let mut command = Command::new(program);
@@ -171,17 +174,45 @@ fn command(
     Ok(command)
 }
 
-/// Starts `backend` from installed binaries and waits until it answers.
-pub async fn start(backend: Backend) -> Result<Server, String> {
-    let (program, setup, args, stop_signal, user) = plan(backend)?;
+/// A fresh directory: the harness keeps it (mode 0711); `data` (and `socket` for
+/// PostgreSQL) inside it belong to the server's user.
+fn directory(user: Option<(u32, u32)>, password: &str) -> Result<tempfile::TempDir, String> {
+    use std::os::unix::fs::{PermissionsExt, chown};
     let dir = tempfile::Builder::new()
         .prefix("statebench-")
         .tempdir()
         .map_err(|e| format!("no temporary directory: {e}"))?;
-    if let Some((uid, gid)) = user {
-        std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid))
-            .map_err(|e| format!("cannot hand the directory to uid {uid}: {e}"))?;
+    let set = |path: &Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .map_err(|e| format!("cannot set the mode of {}: {e}", path.display()))
+    };
+    set(dir.path(), 0o711)?;
+    for sub in ["data", "socket"] {
+        let path = dir.path().join(sub);
+        std::fs::create_dir(&path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+        set(&path, 0o700)?;
+        if let Some((uid, gid)) = user {
+            chown(&path, Some(uid), Some(gid))
+                .map_err(|e| format!("cannot hand {sub} to uid {uid}: {e}"))?;
+        }
     }
+    // PostgreSQL's initdb reads the password from a file its user can read.
+    let pwfile = dir.path().join("socket/password");
+    std::fs::write(&pwfile, format!("{password}\n"))
+        .map_err(|e| format!("cannot write the password file: {e}"))?;
+    set(&pwfile, 0o600)?;
+    if let Some((uid, gid)) = user {
+        chown(&pwfile, Some(uid), Some(gid))
+            .map_err(|e| format!("cannot hand the password file to uid {uid}: {e}"))?;
+    }
+    Ok(dir)
+}
+
+/// Starts `backend` from installed binaries and waits until it answers.
+pub async fn start(backend: Backend) -> Result<Server, String> {
+    let (program, setup, args, stop_signal, user) = plan(backend)?;
+    let password = fresh_password();
+    let dir = directory(user, &password)?;
     let port = free_port()?;
     let fill = |args: &[String]| -> Vec<String> {
         let dir = dir.path().to_string_lossy();
@@ -201,19 +232,20 @@ pub async fn start(backend: Backend) -> Result<Server, String> {
             .await
             .map_err(|_| format!("{} took over 2 minutes", setup_program.display()))?
             .map_err(|e| format!("cannot run {}: {e}", setup_program.display()))?;
+        let _ = std::fs::remove_file(dir.path().join("socket/password"));
         if !output.status.success() {
             let stderr = String::from_utf8_lossy(&output.stderr);
             return Err(format!(
                 "{} failed: {}",
                 setup_program.display(),
-                stderr.lines().last().unwrap_or_default()
+                log_tail(&stderr)
             ));
         }
     }
     let child = command(&program, &fill(&args), dir.path(), user)?
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", program.display()))?;
-    let token = registered(Resource::Process {
+    let token = register(Resource::Process {
         pid: child.id().unwrap_or_default(),
         dir: dir.path().to_owned(),
     });
@@ -223,7 +255,10 @@ pub async fn start(backend: Backend) -> Result<Server, String> {
         dir,
         _token: token,
     };
-    let url = backend.local_url(port, None);
+    let url = backend.local_url(
+        port,
+        (backend == Backend::Postgres).then_some(password.as_str()),
+    );
     let ready = tokio::select! {
         ready = backend.wait_ready(&url, READY_TIMEOUT) => ready,
         why = process.exited() => Err(format!("{backend} {why}")),
@@ -235,7 +270,7 @@ pub async fn start(backend: Backend) -> Result<Server, String> {
     let info = ServerInfo {
         backend: backend.to_string(),
         provisioning: "native".into(),
-        url: url.clone(),
+        url: super::backend::redact(&url),
         image: None,
         image_id: None,
         binary: Some(program.display().to_string()),
@@ -263,9 +298,12 @@ fn plan(backend: Backend) -> Result<Plan, String> {
     match backend {
         Backend::Postgres => {
             let bin = find(backend, &["initdb", "postgres"])?;
-            let initdb = owned(&["-D", "{dir}/data", "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"]);
+            let initdb = owned(&[
+                "-D", "{dir}/data", "-U", "postgres", "--pwfile={dir}/socket/password",
+                "--auth=scram-sha-256", "--no-sync", "-E", "UTF8",
+            ]);
             let args = owned(&[
-                "-D", "{dir}/data", "-p", "{port}", "-k", "{dir}", "-c", "listen_addresses=127.0.0.1",
+                "-D", "{dir}/data", "-p", "{port}", "-k", "{dir}/socket", "-c", "listen_addresses=127.0.0.1",
                 "-c", "fsync=on", "-c", "synchronous_commit=on", "-c", "full_page_writes=on",
                 "-c", "max_connections=300",
             ]);
@@ -274,14 +312,14 @@ fn plan(backend: Backend) -> Result<Plan, String> {
         Backend::Redis => {
             let bin = find(backend, &["redis-server"])?;
             let args = owned(&[
-                "--port", "{port}", "--bind", "127.0.0.1", "--dir", "{dir}", "--appendonly", "yes",
+                "--port", "{port}", "--bind", "127.0.0.1", "--dir", "{dir}/data", "--appendonly", "yes",
                 "--appendfsync", "everysec", "--save", "", "--protected-mode", "no", "--daemonize", "no",
             ]);
             Ok((bin.join("redis-server"), None, args, Signal::TERM, None))
         }
         Backend::Nats => {
             let bin = find(backend, &["nats-server"])?;
-            let args = owned(&["-a", "127.0.0.1", "-p", "{port}", "-js", "-sd", "{dir}/jetstream"]);
+            let args = owned(&["-a", "127.0.0.1", "-p", "{port}", "-js", "-sd", "{dir}/data"]);
             Ok((bin.join("nats-server"), None, args, Signal::TERM, None))
         }
         Backend::KurrentDb => Err(
