@@ -95,3 +95,22 @@ pub trait EventStore: Adapter {
         max: usize,
     ) -> Result<Vec<RecordedEvent>, EventError>;
 }
+
+/// An aggregate's state as of one revision, so that loading it reads only later events.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    /// The revision of the last event the state includes.
+    pub revision: Revision,
+    /// The state, encoded by the domain.
+    pub state: Bytes,
+}
+
+/// Snapshots of streams, kept beside an [`EventStore`] by adapters that offer them.
+#[async_trait]
+pub trait Snapshots: Adapter {
+    /// The newest snapshot of `stream`, if one was saved.
+    async fn load_snapshot(&self, stream: &str) -> Result<Option<Snapshot>, EventError>;
+
+    /// Saves `snapshot`, unless one of a later revision is saved already.
+    async fn save_snapshot(&self, stream: &str, snapshot: Snapshot) -> Result<(), EventError>;
+}

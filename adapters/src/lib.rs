@@ -30,6 +30,8 @@ mod token;
 
 pub use capability::{Adapter, Capabilities, Capability, Descriptor, Technique};
 pub use error::{ErrorKind, EventError, StateError, StoreError};
-pub use event::{Appended, EventData, EventStore, ExpectRevision, ReadFrom, RecordedEvent};
+pub use event::{
+    Appended, EventData, EventStore, ExpectRevision, ReadFrom, RecordedEvent, Snapshot, Snapshots,
+};
 pub use state::{Expect, StateStore, Versioned};
 pub use token::{Revision, Version};

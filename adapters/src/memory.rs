@@ -5,8 +5,8 @@
 
 use crate::{
     Adapter, Appended, Capabilities, Capability, Descriptor, EventData, EventError, EventStore,
-    Expect, ExpectRevision, ReadFrom, RecordedEvent, Revision, StateError, StateStore, StoreError,
-    Technique, Version, Versioned,
+    Expect, ExpectRevision, ReadFrom, RecordedEvent, Revision, Snapshot, Snapshots, StateError,
+    StateStore, StoreError, Technique, Version, Versioned,
 };
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -49,6 +49,7 @@ pub struct Memory {
 struct Shard {
     values: HashMap<String, Versioned>,
     streams: HashMap<String, Stream>,
+    snapshots: HashMap<String, Snapshot>,
 }
 
 #[derive(Default)]
@@ -207,6 +208,25 @@ impl EventStore for Memory {
             ReadFrom::After(r) => usize::try_from(r.raw()).map_or(usize::MAX, |r| r + 1),
         };
         Ok(events.iter().skip(start).take(max).cloned().collect())
+    }
+}
+
+#[async_trait]
+impl Snapshots for Memory {
+    async fn load_snapshot(&self, stream: &str) -> Result<Option<Snapshot>, EventError> {
+        Ok(self.shard(stream).lock().snapshots.get(stream).cloned())
+    }
+
+    async fn save_snapshot(&self, stream: &str, snapshot: Snapshot) -> Result<(), EventError> {
+        let mut shard = self.shard(stream).lock();
+        let newer = shard
+            .snapshots
+            .get(stream)
+            .is_some_and(|s| s.revision >= snapshot.revision);
+        if !newer {
+            shard.snapshots.insert(stream.to_owned(), snapshot);
+        }
+        Ok(())
     }
 }
 

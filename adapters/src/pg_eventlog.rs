@@ -6,7 +6,7 @@ use crate::connect::ConnectError;
 use crate::pg::{Pg, classify, classify_pool, timed};
 use crate::{
     Adapter, Appended, Capabilities, Capability, Descriptor, EventData, EventError, EventStore,
-    ExpectRevision, ReadFrom, RecordedEvent, Revision, StoreError, Technique,
+    ExpectRevision, ReadFrom, RecordedEvent, Revision, Snapshot, Snapshots, StoreError, Technique,
 };
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -20,6 +20,11 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS statebench_events (
     event_type text NOT NULL,
     data bytea NOT NULL,
     UNIQUE (stream, revision)
+);
+CREATE TABLE IF NOT EXISTS statebench_snapshots (
+    stream text PRIMARY KEY,
+    revision bigint NOT NULL,
+    state bytea NOT NULL
 )";
 
 /// Appends the events as revisions `$2 + 1 …` if the stream's last revision is `$2` (-1: the
@@ -34,6 +39,13 @@ const APPEND: &str = "WITH last AS (
 const LAST: &str = "SELECT max(revision) FROM statebench_events WHERE stream = $1";
 const READ: &str = "SELECT revision, position, event_id, event_type, data FROM statebench_events
     WHERE stream = $1 AND revision > $2 ORDER BY revision LIMIT $3";
+
+const LOAD_SNAPSHOT: &str = "SELECT revision, state FROM statebench_snapshots WHERE stream = $1";
+/// Keeps the snapshot of the later revision.
+const SAVE_SNAPSHOT: &str =
+    "INSERT INTO statebench_snapshots (stream, revision, state) VALUES ($1, $2, $3)
+    ON CONFLICT (stream) DO UPDATE SET revision = excluded.revision, state = excluded.state
+    WHERE statebench_snapshots.revision < excluded.revision";
 
 /// Appends without expectation retry this often when another append takes the same revision.
 const ANY_RETRIES: u32 = 100;
@@ -102,6 +114,46 @@ fn revision(raw: i64) -> Revision {
 fn is_unique_violation(e: &tokio_postgres::Error) -> bool {
     e.as_db_error()
         .is_some_and(|db| db.code().code() == "23505")
+}
+
+#[async_trait]
+impl Snapshots for PgEventLog {
+    async fn load_snapshot(&self, stream: &str) -> Result<Option<Snapshot>, EventError> {
+        timed(async {
+            let client = self.pg.pool.get().await.map_err(classify_pool)?;
+            let statement = client
+                .prepare_cached(LOAD_SNAPSHOT)
+                .await
+                .map_err(|e| classify(&e))?;
+            let row = client
+                .query_opt(&statement, &[&stream])
+                .await
+                .map_err(|e| classify(&e))?;
+            Ok(row.map(|row| Snapshot {
+                revision: revision(row.get(0)),
+                state: Bytes::from(row.get::<_, Vec<u8>>(1)),
+            }))
+        })
+        .await
+    }
+
+    async fn save_snapshot(&self, stream: &str, snapshot: Snapshot) -> Result<(), EventError> {
+        let at = i64::try_from(snapshot.revision.raw()).unwrap_or(i64::MAX);
+        let state: &[u8] = &snapshot.state;
+        timed(async {
+            let client = self.pg.pool.get().await.map_err(classify_pool)?;
+            let statement = client
+                .prepare_cached(SAVE_SNAPSHOT)
+                .await
+                .map_err(|e| classify(&e))?;
+            client
+                .execute(&statement, &[&stream, &at, &state])
+                .await
+                .map_err(|e| classify(&e))?;
+            Ok(())
+        })
+        .await
+    }
 }
 
 #[async_trait]

@@ -28,6 +28,7 @@ fn engine(target: Target) -> Engine {
         name: "bench".into(),
         target,
         provisioning: "embedded".into(),
+        snapshots: None,
     };
     let keys = Arc::new(KeySpace::new("bench/", workload.keys.count));
     Engine {

@@ -13,7 +13,7 @@ use statebench_adapters::pg_eventlog::PgEventLog;
 use statebench_adapters::postgres::Postgres;
 use statebench_adapters::redis::RedisStore;
 use statebench_adapters::redis_conn::Redis;
-use statebench_adapters::{Adapter, StateStore};
+use statebench_adapters::{Adapter, Snapshots, StateStore};
 use statebench_suites::subject::{Subject, Target};
 use std::collections::BTreeMap;
 use std::pin::Pin;
@@ -158,6 +158,7 @@ fn subject(name: &str, target: Target, provisioning: String) -> Subject {
         name: name.to_owned(),
         target,
         provisioning,
+        snapshots: None,
     }
 }
 
@@ -174,6 +175,8 @@ fn failed(adapter: &str) -> impl Fn(ConnectError) -> String {
 
 fn memory() -> Made {
     let embedded = || "embedded".to_owned();
+    let events = Arc::new(Memory::new());
+    let snapshots = Some(events.clone() as Arc<dyn Snapshots>);
     Made {
         subjects: vec![
             subject(
@@ -181,11 +184,10 @@ fn memory() -> Made {
                 Target::State(Arc::new(Memory::new())),
                 embedded(),
             ),
-            subject(
-                "memory:events",
-                Target::Events(Arc::new(Memory::new())),
-                embedded(),
-            ),
+            Subject {
+                snapshots,
+                ..subject("memory:events", Target::Events(events), embedded())
+            },
         ],
         tasks: Vec::new(),
     }
@@ -254,14 +256,18 @@ async fn cache_aside(p: &Provided) -> Result<Made, String> {
 }
 
 async fn pg_eventlog(p: &Provided) -> Result<Made, String> {
-    let store = PgEventLog::connect(p.url(Backend::Postgres)?)
-        .await
-        .map_err(failed("pg-eventlog"))?;
-    Ok(one(subject(
-        "pg-eventlog",
-        Target::Events(Arc::new(store)),
-        p.label(&[Backend::Postgres]),
-    )))
+    let url = p.url(Backend::Postgres)?;
+    let store = Arc::new(
+        PgEventLog::connect(url)
+            .await
+            .map_err(failed("pg-eventlog"))?,
+    );
+    let snapshots = Some(store.clone() as Arc<dyn Snapshots>);
+    let label = p.label(&[Backend::Postgres]);
+    Ok(one(Subject {
+        snapshots,
+        ..subject("pg-eventlog", Target::Events(store), label)
+    }))
 }
 
 async fn jetstream(p: &Provided) -> Result<Made, String> {

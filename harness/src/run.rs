@@ -6,7 +6,7 @@ use crate::provision::{self, Backend, Server};
 use crate::registry::{self, Provided};
 use statebench_suites::Progress;
 use statebench_suites::results::{
-    Results, RunConfig, SCHEMA_VERSION, ServerInfo, Skipped, SubjectInfo, Tool,
+    Interface, Results, RunConfig, SCHEMA_VERSION, ServerInfo, Skipped, SubjectInfo, Tool,
 };
 use statebench_suites::subject::Subject;
 use statebench_suites::suite::{Context, Prepared, conformance, latency, throughput};
@@ -133,12 +133,19 @@ async fn run_subject(
     results: &mut Results,
 ) {
     let key_base = format!("sb-{tag}/{}/", subject.name.replace(':', "-"));
-    let info = SubjectInfo {
+    let mut info = SubjectInfo {
         name: subject.name.clone(),
         interface: subject.interface(),
         descriptor: subject.descriptor().clone(),
         provisioning: subject.provisioning.clone(),
     };
+    if let (Some(every), Interface::Events) = (ctx.workload.snapshot_every, subject.interface()) {
+        let how = match subject.snapshots {
+            Some(_) => format!("every {every} events"),
+            None => "none: the adapter keeps no snapshots, every load replays the stream".into(),
+        };
+        info.descriptor.settings.insert("snapshots".into(), how);
+    }
     if options.suites.contains(&Suite::Conformance) {
         let prefix = format!("{key_base}conformance/");
         results

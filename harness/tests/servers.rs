@@ -29,6 +29,7 @@ warmup: {ops: 0}
 measure: {duration: 500ms}
 open: {rates: [400], max_in_flight: 8}
 closed: {concurrency: [2]}
+snapshot_every: 20
 ";
 
 fn in_ci() -> bool {
@@ -216,6 +217,23 @@ fn check_full_run(run: &Run, mode: &str) {
             assert_eq!(m["counts"]["fatal"], 0, "{subject} {suite}: {m}");
         }
     }
+    let subject = |name: &str| {
+        r["subjects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .cloned()
+    };
+    let snapshots =
+        |name: &str| subject(name).map(|s| s["descriptor"]["settings"]["snapshots"].clone());
+    assert_eq!(
+        snapshots("pg-eventlog"),
+        Some(serde_json::json!("every 20 events"))
+    );
+    assert!(
+        snapshots("jetstream").is_some_and(|s| s.as_str().is_some_and(|s| s.starts_with("none")))
+    );
     // KurrentDB runs where its image can be pulled; elsewhere it is skipped, with a reason.
     let ran = r["subjects"]
         .as_array()

@@ -4,7 +4,8 @@
 use crate::domain::{Account, Command, Payload, decode_event, decode_state};
 use crate::outcome::{Executed, Outcome};
 use statebench_adapters::{
-    EventError, EventStore, Expect, ExpectRevision, ReadFrom, Revision, StateStore, StoreError,
+    EventError, EventStore, Expect, ExpectRevision, ReadFrom, Revision, Snapshot, Snapshots,
+    StateStore, StoreError,
 };
 
 /// Events read per request while replaying a stream.
@@ -86,38 +87,93 @@ impl Executor {
         .await
     }
 
-    /// Runs `command` on the account whose events are in `stream`. After a conflict, the
-    /// retry reads only the events appended since the last one it saw.
+    /// Runs `command` on the account whose events are in `stream`, starting from its newest
+    /// snapshot when `snapshots` is given (and saving a new one every `every` events). After
+    /// a conflict, the retry reads only the events appended since the last one it saw.
     pub async fn on_events(
         &self,
         store: &dyn EventStore,
+        snapshots: Option<&Snapshotting<'_>>,
         stream: &str,
         command: Command,
         payload: &Payload,
         size: usize,
     ) -> Executed {
-        self.retrying((Account::default(), None), |known| async move {
-            let (account, last) = match catch_up(store, stream, known).await {
+        let start = match start(snapshots, stream).await {
+            Ok(start) => start,
+            Err(done) => return done,
+        };
+        self.retrying(start, |known| async move {
+            let loaded = match catch_up(store, stream, known).await {
                 Ok(loaded) => loaded,
                 Err(done) => return Attempt::Done(done),
             };
-            let Some(event) = account.decide(command) else {
+            let Some(event) = loaded.account.decide(command) else {
                 return Attempt::Done(Executed {
                     rejected: true,
                     ..Executed::OK
                 });
             };
-            let expect = last.map_or(ExpectRevision::NoStream, ExpectRevision::Exact);
+            let expect = loaded
+                .last
+                .map_or(ExpectRevision::NoStream, ExpectRevision::Exact);
             match store
                 .append(stream, vec![payload.event(event, size)], expect)
                 .await
             {
-                Ok(_) => Attempt::Done(Executed::OK),
-                Err(StoreError::Conflict { .. }) => Attempt::Conflicted((account, last)),
+                Ok(appended) => {
+                    if let Some(s) = snapshots.filter(|s| loaded.unsnapshotted + 1 >= s.every) {
+                        let state = payload.state(loaded.account.apply(event), 8);
+                        let snapshot = Snapshot {
+                            revision: appended.last,
+                            state,
+                        };
+                        // A snapshot that could not be saved only makes later loads longer.
+                        let _ = s.store.save_snapshot(stream, snapshot).await;
+                    }
+                    Attempt::Done(Executed::OK)
+                }
+                Err(StoreError::Conflict { .. }) => Attempt::Conflicted(loaded),
                 Err(e) => Attempt::Done(Executed::failed(&e)),
             }
         })
         .await
+    }
+}
+
+/// Where snapshots are kept, and how often a command saves one.
+pub struct Snapshotting<'a> {
+    /// The store of snapshots.
+    pub store: &'a dyn Snapshots,
+    /// Save a snapshot once this many events came after the last one.
+    pub every: u32,
+}
+
+/// An account as of revision `last`, and how many of its events came after its snapshot.
+#[derive(Clone, Copy, Debug, Default)]
+struct Loaded {
+    account: Account,
+    last: Option<Revision>,
+    unsnapshotted: u32,
+}
+
+/// The newest snapshot of `stream` as a starting point, or the empty account.
+async fn start(snapshots: Option<&Snapshotting<'_>>, stream: &str) -> Result<Loaded, Executed> {
+    let Some(snapshots) = snapshots else {
+        return Ok(Loaded::default());
+    };
+    match snapshots.store.load_snapshot(stream).await {
+        Ok(Some(snapshot)) => {
+            let account =
+                decode_state(&snapshot.state).map_err(|e| Executed::failure(Outcome::Fatal, e))?;
+            Ok(Loaded {
+                account,
+                last: Some(snapshot.revision),
+                unsnapshotted: 0,
+            })
+        }
+        Ok(None) => Ok(Loaded::default()),
+        Err(e) => Err(Executed::failed(&e)),
     }
 }
 
@@ -126,29 +182,40 @@ pub async fn replay(
     store: &dyn EventStore,
     stream: &str,
 ) -> Result<(Account, Option<Revision>), Executed> {
-    catch_up(store, stream, (Account::default(), None)).await
+    load(store, None, stream).await
 }
 
-/// Applies to `known` (an account as of revision `last`) the events after `last`. A page
-/// shorter than asked for ends the stream, as the contract says.
+/// Rebuilds an account from its newest snapshot (when given) and the events after it.
+pub async fn load(
+    store: &dyn EventStore,
+    snapshots: Option<&Snapshotting<'_>>,
+    stream: &str,
+) -> Result<(Account, Option<Revision>), Executed> {
+    let loaded = catch_up(store, stream, start(snapshots, stream).await?).await?;
+    Ok((loaded.account, loaded.last))
+}
+
+/// Applies to `known` the events after its revision. A page shorter than asked for ends the
+/// stream, as the contract says.
 async fn catch_up(
     store: &dyn EventStore,
     stream: &str,
-    (mut account, mut last): (Account, Option<Revision>),
-) -> Result<(Account, Option<Revision>), Executed> {
+    mut known: Loaded,
+) -> Result<Loaded, Executed> {
     loop {
-        let from = last.map_or(ReadFrom::Start, ReadFrom::After);
+        let from = known.last.map_or(ReadFrom::Start, ReadFrom::After);
         let page = store
             .read(stream, from, PAGE)
             .await
             .map_err(|e: EventError| Executed::failed(&e))?;
         for recorded in &page {
             let event = decode_event(recorded).map_err(|e| Executed::failure(Outcome::Fatal, e))?;
-            account = account.apply(event);
-            last = Some(recorded.revision);
+            known.account = known.account.apply(event);
+            known.last = Some(recorded.revision);
+            known.unsnapshotted += 1;
         }
         if page.len() < PAGE {
-            return Ok((account, last));
+            return Ok(known);
         }
     }
 }
@@ -205,15 +272,53 @@ mod tests {
             .await
             .unwrap();
         let done = exec
-            .on_events(&store, "s", Command::Withdraw(5), &payload, SIZE)
+            .on_events(&store, None, "s", Command::Withdraw(5), &payload, SIZE)
             .await;
         assert_eq!(done, Executed::OK);
         let rejected = exec
-            .on_events(&store, "s", Command::Withdraw(1), &payload, SIZE)
+            .on_events(&store, None, "s", Command::Withdraw(1), &payload, SIZE)
             .await;
         assert!(rejected.rejected && rejected.outcome == Outcome::Ok);
         let (account, last) = replay(&store, "s").await.unwrap();
         assert_eq!((account.balance, last.map(Revision::raw)), (0, Some(1)));
+    }
+
+    #[tokio::test]
+    async fn snapshots_are_saved_every_n_events_and_loads_start_from_them() {
+        let store = Memory::new();
+        let payload = Payload::new(SIZE, 1);
+        let exec = Executor { max_retries: 3 };
+        let snapshots = Snapshotting {
+            store: &store,
+            every: 3,
+        };
+        for _ in 0..10 {
+            let done = exec
+                .on_events(
+                    &store,
+                    Some(&snapshots),
+                    "s",
+                    Command::Deposit(2),
+                    &payload,
+                    SIZE,
+                )
+                .await;
+            assert_eq!(done, Executed::OK);
+        }
+        let saved = store.load_snapshot("s").await.unwrap().expect("a snapshot");
+        assert_eq!(
+            saved.revision.raw(),
+            8,
+            "saved after the 3rd, 6th and 9th event"
+        );
+        assert_eq!(decode_state(&saved.state).unwrap().balance, 18);
+        let (from_snapshot, last) = load(&store, Some(&snapshots), "s").await.unwrap();
+        let (replayed, _) = replay(&store, "s").await.unwrap();
+        assert_eq!(
+            (from_snapshot, last.map(Revision::raw)),
+            (replayed, Some(9))
+        );
+        assert_eq!(replayed.balance, 20);
     }
 
     #[tokio::test]

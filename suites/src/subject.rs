@@ -2,12 +2,12 @@
 //! operations onto that interface.
 
 use crate::domain::{Account, Command, Event, INITIAL_BALANCE, Payload};
-use crate::executor::{Executor, replay};
+use crate::executor::{Executor, Snapshotting, load};
 use crate::generate::{KeySpace, Op};
 use crate::outcome::{Executed, Outcome};
 use crate::results::Interface;
 use crate::workload::{OpKind, Workload};
-use statebench_adapters::{Descriptor, EventStore, Expect, ExpectRevision, StateStore};
+use statebench_adapters::{Descriptor, EventStore, Expect, ExpectRevision, Snapshots, StateStore};
 use std::sync::Arc;
 
 /// The contract a subject is driven through.
@@ -28,6 +28,8 @@ pub struct Subject {
     pub target: Target,
     /// How its backend was provided (`embedded`, `docker`, …).
     pub provisioning: String,
+    /// Where an event subject keeps snapshots, if its adapter offers them.
+    pub snapshots: Option<Arc<dyn Snapshots>>,
 }
 
 impl Subject {
@@ -62,6 +64,7 @@ impl Subject {
 /// Runs operations of one workload on one subject.
 pub struct Runner {
     target: Target,
+    snapshots: Option<(Arc<dyn Snapshots>, u32)>,
     keys: Arc<KeySpace>,
     payload: Payload,
     load_size: usize,
@@ -72,8 +75,10 @@ impl Runner {
     /// A runner over `keys`, padding values to the workload's sizes.
     pub fn new(subject: &Subject, workload: &Workload, keys: Arc<KeySpace>) -> Self {
         let max = workload.value_size_max.unwrap_or(workload.value_size) as usize;
+        let snapshots = subject.snapshots.clone().zip(workload.snapshot_every);
         Self {
             target: subject.target.clone(),
+            snapshots,
             keys,
             payload: Payload::new(max, workload.seed),
             load_size: workload.value_size as usize,
@@ -131,8 +136,12 @@ impl Runner {
                 let append = |event, expect| {
                     store.append(name, vec![self.payload.event(event, size)], expect)
                 };
+                let snapshots = self.snapshots.as_ref().map(|(s, every)| Snapshotting {
+                    store: s.as_ref(),
+                    every: *every,
+                });
                 match op.kind {
-                    OpKind::Read => replay(store, name)
+                    OpKind::Read => load(store, snapshots.as_ref(), name)
                         .await
                         .map_or_else(|e| e, |_| Executed::OK),
                     OpKind::Write | OpKind::Append => Executed::from_result(
@@ -143,7 +152,14 @@ impl Runner {
                     ),
                     OpKind::Command => {
                         self.executor
-                            .on_events(store, name, command, &self.payload, size)
+                            .on_events(
+                                store,
+                                snapshots.as_ref(),
+                                name,
+                                command,
+                                &self.payload,
+                                size,
+                            )
                             .await
                     }
                 }

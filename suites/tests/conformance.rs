@@ -14,7 +14,7 @@ use statebench_adapters::{
 };
 use statebench_suites::Silent;
 use statebench_suites::results::{CheckResult, CheckStatus};
-use statebench_suites::subject::Target;
+use statebench_suites::subject::{Subject, Target};
 use statebench_suites::suite::conformance;
 use std::sync::Arc;
 
@@ -37,8 +37,14 @@ fn status_of<'a>(results: &'a [CheckResult], check: &str) -> &'a CheckResult {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_memory_reference_passes_every_check_of_both_contracts() {
     let memory = Arc::new(Memory::new());
-    for target in [Target::State(memory.clone()), Target::Events(memory)] {
-        let results = check(target).await;
+    let events = support::subject("under-test", Target::Events(memory.clone()));
+    let events = Subject {
+        snapshots: Some(memory.clone()),
+        ..events
+    };
+    let state = support::subject("under-test", Target::State(memory));
+    for subject in [state, events] {
+        let results = conformance::run(&subject, "conformance/", &Silent).await;
         assert!(results.len() >= 9);
         for r in &results {
             assert_eq!(r.status, CheckStatus::Pass, "{}: {}", r.check, r.detail);

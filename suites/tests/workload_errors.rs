@@ -70,6 +70,11 @@ fn each_kind_of_mistake_names_file_line_and_field() {
             ":9: field `closed.concurrency[0]`",
             "1 to",
         ),
+        (
+            format!("{GOOD}snapshot_every: 0\n"),
+            ":8: field `snapshot_every`",
+            "at least 1",
+        ),
         ("name: [unclosed\n".to_owned(), ":1", "name"),
         ("- just\n- a list\n".to_owned(), ":1", "invalid type"),
         (String::new(), "", "missing field"),

@@ -37,6 +37,10 @@ pub struct Workload {
     /// Retries of a command after a conflict before it gives up.
     #[serde(default = "default_max_retries")]
     pub max_retries: u32,
+    /// Event subjects whose adapter keeps snapshots load from the newest one and save a new
+    /// one every this many events; unset, every load replays the whole stream.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_every: Option<u32>,
     /// Seeds every generator; the CLI's `--seed` overrides it.
     #[serde(default = "default_seed")]
     pub seed: u64,

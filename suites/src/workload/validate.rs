@@ -38,6 +38,9 @@ impl Workload {
                 "must be at least value_size and at most 16 MiB",
             );
         }
+        if self.snapshot_every == Some(0) {
+            return fail("snapshot_every", "must be at least 1 event (or left out)");
+        }
         validate_phase("warmup", &self.warmup, true)?;
         validate_phase("measure", &self.measure, false)?;
         self.validate_loops()

@@ -25,6 +25,7 @@ pub fn subject(name: &str, target: Target) -> Subject {
         name: name.to_owned(),
         target,
         provisioning: "embedded".to_owned(),
+        snapshots: None,
     }
 }
 

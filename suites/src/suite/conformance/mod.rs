@@ -3,6 +3,7 @@
 //! adapter's reason.
 
 mod events;
+mod snapshots;
 mod state;
 
 use crate::progress::Progress;
@@ -64,7 +65,26 @@ impl Needs {
 pub async fn run(subject: &Subject, prefix: &str, progress: &dyn Progress) -> Vec<CheckResult> {
     match &subject.target {
         Target::State(store) => run_all(subject, store, state::CHECKS, prefix, progress).await,
-        Target::Events(store) => run_all(subject, store, events::CHECKS, prefix, progress).await,
+        Target::Events(store) => {
+            let mut results = run_all(subject, store, events::CHECKS, prefix, progress).await;
+            results.extend(match &subject.snapshots {
+                Some(snapshots) => {
+                    let prefix = format!("{prefix}snapshots/");
+                    run_all(subject, snapshots, snapshots::CHECKS, &prefix, progress).await
+                }
+                None => snapshots::CHECKS
+                    .iter()
+                    .map(|check| CheckResult {
+                        subject: subject.name.clone(),
+                        check: check.name.to_owned(),
+                        capability: None,
+                        status: CheckStatus::Unsupported,
+                        detail: "the adapter keeps no snapshots".to_owned(),
+                    })
+                    .collect(),
+            });
+            results
+        }
     }
 }
 
