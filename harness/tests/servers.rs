@@ -124,17 +124,7 @@ fn statebench(dir: &Path, args: &[&str], env: &[(&str, &str)], limit: Duration) 
         .spawn()
         .unwrap();
     let pid = child.id();
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            panic!("statebench {args:?} ran over {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = wait(&mut child, limit, &format!("with {args:?}"));
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
     let text = std::fs::read_to_string(out.join("results.json"))
@@ -376,36 +366,10 @@ fn a_server_that_dies_mid_run_gives_errors_not_a_hang() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let workload = dir.path().join("long.yaml");
-    std::fs::write(
-        &workload,
-        WORKLOAD.replace("duration: 500ms", "duration: 8s"),
-    )
-    .unwrap();
-    let out = dir.path().join("run");
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin("statebench"))
-        .args([
-            "run",
-            "--provision",
-            "native",
-            "--adapters",
-            "redis",
-            "--suites",
-            "throughput",
-            "--workload",
-        ])
-        .arg(&workload)
-        .arg("--out")
-        .arg(&out)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let start = Instant::now();
+    let (mut child, out) = spawn_long(dir.path(), "redis", "8s");
     // Wait for the measured phase, then kill the server the run started.
     std::thread::sleep(Duration::from_secs(4));
-    let server = processes_with_parent(pid)
+    let server = processes_with_parent(child.id())
         .into_iter()
         .find(|p| p.contains("redis-server"));
     let server = server
@@ -421,21 +385,15 @@ fn a_server_that_dies_mid_run_gives_errors_not_a_hang() {
             .unwrap()
             .success()
     );
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "statebench hung after its server died"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = wait(
+        &mut child,
+        Duration::from_secs(120),
+        "after its server died",
+    );
     assert_eq!(status.code(), Some(0));
-    let text = std::fs::read_to_string(out.join("results.json")).unwrap();
-    let results: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let trial = &results["trials"][0];
-    let counts = &trial["measured"]["counts"];
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    let counts = &results["trials"][0]["measured"]["counts"];
     assert!(
         counts["ok"].as_u64().unwrap() > 0,
         "it ran before the kill: {counts}"
@@ -446,36 +404,12 @@ fn a_server_that_dies_mid_run_gives_errors_not_a_hang() {
     );
 }
 
-/// Stops a run that is measuring on native servers with `signals` (in order, a second apart)
+/// Stops a run that is measuring on native servers with `signals` (in order, 300 ms apart)
 /// and checks that it wrote what it measured and left nothing behind.
 fn stop_with(signals: &[&str]) {
     let (dirs, processes) = (server_dirs(), server_processes());
     let dir = tempfile::tempdir().unwrap();
-    let workload = dir.path().join("long.yaml");
-    std::fs::write(
-        &workload,
-        WORKLOAD.replace("duration: 500ms", "duration: 60s"),
-    )
-    .unwrap();
-    let out = dir.path().join("run");
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin("statebench"))
-        .args([
-            "run",
-            "--provision",
-            "native",
-            "--adapters",
-            "postgres,redis",
-            "--suites",
-            "throughput",
-        ])
-        .arg("--workload")
-        .arg(&workload)
-        .arg("--out")
-        .arg(&out)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let (mut child, out) = spawn_long(dir.path(), "postgres,redis", "60s");
     let start = Instant::now();
     while processes_with_parent(child.id()).len() < 2 {
         assert!(
@@ -486,32 +420,82 @@ fn stop_with(signals: &[&str]) {
     }
     std::thread::sleep(Duration::from_secs(3));
     for signal in signals {
+        let pid = child.id().to_string();
         assert!(
             Command::new("kill")
-                .args([*signal, child.id().to_string().as_str()])
+                .args([*signal, pid.as_str()])
                 .status()
                 .unwrap()
                 .success()
         );
         std::thread::sleep(Duration::from_millis(300));
     }
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(90),
-            "statebench did not stop on {signals:?}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = wait(
+        &mut child,
+        Duration::from_secs(90),
+        &format!("on {signals:?}"),
+    );
     assert_eq!(status.code(), Some(130), "{signals:?}");
+    if signals.len() == 1 {
+        let text = std::fs::read_to_string(out.join("results.json")).unwrap();
+        let results: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(results["interrupted"], true);
+    }
     no_server_dirs_left(&dirs);
     let left: Vec<String> = server_processes().difference(&processes).cloned().collect();
     assert!(
         left.is_empty(),
         "server processes left behind after {signals:?}: {left:?}"
     );
+}
+
+/// Starts a throughput run on native servers for `adapters`, measuring `measure` per step.
+fn spawn_long(
+    dir: &Path,
+    adapters: &str,
+    measure: &str,
+) -> (std::process::Child, std::path::PathBuf) {
+    let workload = dir.join("long.yaml");
+    std::fs::write(
+        &workload,
+        WORKLOAD.replace("duration: 500ms", &format!("duration: {measure}")),
+    )
+    .unwrap();
+    let out = dir.join("run");
+    let child = Command::new(assert_cmd::cargo::cargo_bin("statebench"))
+        .args([
+            "run",
+            "--provision",
+            "native",
+            "--adapters",
+            adapters,
+            "--suites",
+            "throughput",
+            "--workload",
+        ])
+        .arg(&workload)
+        .arg("--out")
+        .arg(&out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    (child, out)
+}
+
+/// Waits for `child` to exit, failing the test after `limit`.
+fn wait(child: &mut std::process::Child, limit: Duration, what: &str) -> std::process::ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!("statebench did not stop {what} within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 #[test]
