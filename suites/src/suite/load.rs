@@ -57,12 +57,11 @@ pub async fn load(
         progress.end(&format!("load failed: {e}"));
         return Err(e);
     }
-    let seconds = elapsed.as_secs_f64().max(1e-9);
-    progress.end(&format!("{keys} keys in {seconds:.2} s"));
+    progress.end(&format!("{keys} keys in {:.2} s", elapsed.as_secs_f64()));
     Ok(LoadSummary {
         keys,
-        duration_ms: seconds * 1_000.0,
-        keys_per_s: keys as f64 / seconds,
+        duration_ms: elapsed.as_secs_f64() * 1_000.0,
+        keys_per_s: crate::units::per_second(keys, elapsed),
     })
 }
 

@@ -280,7 +280,7 @@ pub fn stats(report: &PhaseReport) -> PhaseStats {
         late: total.late(),
         unstarted: report.unstarted(),
         abandoned: report.abandoned,
-        start_lag: total.lag().map(Latency::of),
+        start_lag: report.start_lag(),
         response: Latency::of(&total.all_responses()),
         service: Latency::of(&total.all_services()),
         operations: OpKind::ALL
