@@ -3,6 +3,7 @@
 //! the cache as the policy says. Entries expire after [`TTL_S`] seconds, which bounds how
 //! long a stale entry can live.
 
+use crate::layered::{Cached, Layered};
 use crate::postgres::Postgres;
 use crate::redis_conn::{Redis, classify, timed_within};
 use crate::{
@@ -189,5 +190,36 @@ impl StateStore for CacheAside {
             }
             Err(e) => Err(e),
         }
+    }
+}
+
+#[async_trait]
+impl Layered for CacheAside {
+    async fn truth(&self, key: &str) -> Result<Option<Versioned>, StateError> {
+        self.truth.get(key).await
+    }
+
+    async fn cached(&self, key: &str) -> Result<Option<Cached>, StateError> {
+        let mut conn = self.cache.conn.clone();
+        let key = Self::key(key);
+        let Some(entry) = crate::redis::get(&mut conn, &key).await? else {
+            return Ok(None);
+        };
+        // PTTL: milliseconds left, -1 without an expiry, -2 when the key is gone (expired
+        // between the two commands: report the entry as it was, about to go).
+        let ttl_ms: i64 = redis::cmd("PTTL")
+            .arg(&key)
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| classify(&e))?;
+        let expires_in = match ttl_ms {
+            -1 => None,
+            ms => Some(std::time::Duration::from_millis(ms.max(0) as u64)),
+        };
+        Ok(Some(Cached { entry, expires_in }))
+    }
+
+    fn staleness_bound(&self) -> Option<std::time::Duration> {
+        Some(std::time::Duration::from_secs(TTL_S))
     }
 }

@@ -18,6 +18,7 @@ pub mod fault;
 pub mod http;
 pub mod jetstream;
 pub mod kurrentdb;
+pub mod layered;
 pub mod memory;
 pub mod noop;
 mod pg;
@@ -33,5 +34,6 @@ pub use error::{ErrorKind, EventError, StateError, StoreError};
 pub use event::{
     Appended, EventData, EventStore, ExpectRevision, ReadFrom, RecordedEvent, Snapshot, Snapshots,
 };
+pub use layered::{Cached, Layered};
 pub use state::{Expect, StateStore, Versioned};
 pub use token::{Revision, Version};

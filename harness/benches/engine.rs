@@ -24,12 +24,7 @@ fn workload() -> Arc<Workload> {
 
 fn engine(target: Target) -> Engine {
     let workload = workload();
-    let subject = Subject {
-        name: "bench".into(),
-        target,
-        provisioning: "embedded".into(),
-        snapshots: None,
-    };
+    let subject = Subject::new("bench", target, "embedded");
     let keys = Arc::new(KeySpace::new("bench/", workload.keys.count));
     Engine {
         runner: Arc::new(Runner::new(&subject, &workload, keys)),

@@ -13,7 +13,7 @@ use statebench_adapters::pg_eventlog::PgEventLog;
 use statebench_adapters::postgres::Postgres;
 use statebench_adapters::redis::RedisStore;
 use statebench_adapters::redis_conn::Redis;
-use statebench_adapters::{Adapter, Snapshots, StateStore};
+use statebench_adapters::{Adapter, StateStore};
 use statebench_suites::subject::{Subject, Target};
 use std::collections::BTreeMap;
 use std::pin::Pin;
@@ -154,12 +154,7 @@ impl Entry {
 }
 
 fn subject(name: &str, target: Target, provisioning: String) -> Subject {
-    Subject {
-        name: name.to_owned(),
-        target,
-        provisioning,
-        snapshots: None,
-    }
+    Subject::new(name, target, provisioning)
 }
 
 fn one(subject: Subject) -> Made {
@@ -176,7 +171,6 @@ fn failed(adapter: &str) -> impl Fn(ConnectError) -> String {
 fn memory() -> Made {
     let embedded = || "embedded".to_owned();
     let events = Arc::new(Memory::new());
-    let snapshots = Some(events.clone() as Arc<dyn Snapshots>);
     Made {
         subjects: vec![
             subject(
@@ -184,10 +178,8 @@ fn memory() -> Made {
                 Target::State(Arc::new(Memory::new())),
                 embedded(),
             ),
-            Subject {
-                snapshots,
-                ..subject("memory:events", Target::Events(events), embedded())
-            },
+            subject("memory:events", Target::Events(events.clone()), embedded())
+                .with_snapshots(events),
         ],
         tasks: Vec::new(),
     }
@@ -248,8 +240,8 @@ async fn cache_aside(p: &Provided) -> Result<Made, String> {
     let gated = CacheAside::new(truth, cache, Policy::VersionGated);
     Ok(Made {
         subjects: vec![
-            subject("cache-aside", Target::State(Arc::new(plain)), label.clone()),
-            subject("cache-aside-gated", Target::State(Arc::new(gated)), label),
+            Subject::layered("cache-aside", Arc::new(plain), label.clone()),
+            Subject::layered("cache-aside-gated", Arc::new(gated), label),
         ],
         tasks: Vec::new(),
     })
@@ -262,12 +254,13 @@ async fn pg_eventlog(p: &Provided) -> Result<Made, String> {
             .await
             .map_err(failed("pg-eventlog"))?,
     );
-    let snapshots = Some(store.clone() as Arc<dyn Snapshots>);
     let label = p.label(&[Backend::Postgres]);
-    Ok(one(Subject {
-        snapshots,
-        ..subject("pg-eventlog", Target::Events(store), label)
-    }))
+    Ok(one(subject(
+        "pg-eventlog",
+        Target::Events(store.clone()),
+        label,
+    )
+    .with_snapshots(store)))
 }
 
 async fn jetstream(p: &Provided) -> Result<Made, String> {

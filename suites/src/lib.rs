@@ -4,10 +4,12 @@
 //! one of the two contracts of `statebench-adapters`.
 #![forbid(unsafe_code)]
 
+pub mod check;
 pub mod domain;
 pub mod engine;
 pub mod executor;
 pub mod generate;
+pub mod history;
 pub mod outcome;
 pub mod progress;
 pub mod results;

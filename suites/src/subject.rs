@@ -7,7 +7,9 @@ use crate::generate::{KeySpace, Op};
 use crate::outcome::{Executed, Outcome};
 use crate::results::Interface;
 use crate::workload::{OpKind, Workload};
-use statebench_adapters::{Descriptor, EventStore, Expect, ExpectRevision, Snapshots, StateStore};
+use statebench_adapters::{
+    Descriptor, EventStore, Expect, ExpectRevision, Layered, Snapshots, StateStore,
+};
 use std::sync::Arc;
 
 /// The contract a subject is driven through.
@@ -30,9 +32,43 @@ pub struct Subject {
     pub provisioning: String,
     /// Where an event subject keeps snapshots, if its adapter offers them.
     pub snapshots: Option<Arc<dyn Snapshots>>,
+    /// Both sides of a cached store (cache-aside), for the checks that tell a stale cache
+    /// entry from a lost write.
+    pub layers: Option<Arc<dyn Layered>>,
 }
 
 impl Subject {
+    /// A subject with neither snapshots nor layers.
+    pub fn new(name: impl Into<String>, target: Target, provisioning: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            target,
+            provisioning: provisioning.into(),
+            snapshots: None,
+            layers: None,
+        }
+    }
+
+    /// A cached state store, driven as a state store and inspectable on both sides.
+    pub fn layered(
+        name: impl Into<String>,
+        store: Arc<dyn Layered>,
+        provisioning: impl Into<String>,
+    ) -> Self {
+        Self {
+            layers: Some(store.clone()),
+            ..Self::new(name, Target::State(store), provisioning)
+        }
+    }
+
+    /// The same subject, loading and saving snapshots in `snapshots`.
+    pub fn with_snapshots(self, snapshots: Arc<dyn Snapshots>) -> Self {
+        Self {
+            snapshots: Some(snapshots),
+            ..self
+        }
+    }
+
     /// What the adapter declares.
     pub fn descriptor(&self) -> &Descriptor {
         match &self.target {

@@ -21,12 +21,7 @@ pub fn workload(name: &str, edit: impl FnOnce(&mut Workload)) -> Arc<Workload> {
 
 /// A subject over `target`, named `name`.
 pub fn subject(name: &str, target: Target) -> Subject {
-    Subject {
-        name: name.to_owned(),
-        target,
-        provisioning: "embedded".to_owned(),
-        snapshots: None,
-    }
+    Subject::new(name, target, "embedded")
 }
 
 /// An engine for `subject` and `workload`, its keys not loaded.
