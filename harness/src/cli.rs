@@ -25,6 +25,31 @@ pub enum Command {
         /// The run directory (the one holding results.json).
         dir: PathBuf,
     },
+    /// Check a history (JSON Lines, one operation per line) offline: exit 0 valid, 3
+    /// invalid, 4 unknown, 1 bad input.
+    Check(CheckArgs),
+}
+
+/// Arguments of `statebench check`.
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// The model: cas-register (read, write, cas [expected,new]; linearizability), counter
+    /// (add, read; lost updates) or stream (append [expected,id], read; integrity and
+    /// durability).
+    #[arg(long, value_name = "MODEL")]
+    pub model: String,
+    /// The history file, or `-` for standard input.
+    pub file: PathBuf,
+    /// Seconds the linearizability search may take before it says unknown (default 60).
+    #[arg(long, value_name = "SECS")]
+    pub time_limit: Option<String>,
+    /// Memory in MiB the search may use for remembered states before it says unknown
+    /// (default 1024).
+    #[arg(long, value_name = "MIB")]
+    pub memory_limit: Option<u64>,
+    /// Print the verdicts as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `statebench run`.
@@ -33,9 +58,14 @@ pub struct RunArgs {
     /// Adapters to run, comma-separated (default: all but `noop`; see `statebench list`).
     #[arg(long, value_delimiter = ',')]
     pub adapters: Vec<String>,
-    /// Suites to run, comma-separated (default: conformance,latency,throughput).
+    /// Suites to run, comma-separated (default: conformance,latency,throughput,consistency).
     #[arg(long, value_delimiter = ',')]
     pub suites: Vec<String>,
+    /// Fault scenarios of the consistency suite, comma-separated, each
+    /// KIND[=ARG][:TARGET][@START[+LENGTH]]: none, kill, pause, restart, latency=20ms, stall,
+    /// reset (default: the workload's, else none).
+    #[arg(long, value_delimiter = ',', value_name = "FAULT,…")]
+    pub faults: Vec<String>,
     /// A built-in workload's name or a workload YAML file (default: read-heavy).
     #[arg(long, value_name = "NAME|FILE")]
     pub workload: Option<String>,

@@ -2,6 +2,7 @@
 //! orchestration of a run, and the run directory.
 #![forbid(unsafe_code)]
 
+pub mod check;
 pub mod cleanup;
 pub mod cli;
 pub mod config;

@@ -2,7 +2,7 @@
 
 use anyhow::Context as _;
 use clap::Parser;
-use statebench::cli::{Cli, Command, RunArgs};
+use statebench::cli::{CheckArgs, Cli, Command, RunArgs};
 use statebench::options::RunOptions;
 use statebench::progress::Bars;
 use statebench::{output, registry, run, summary};
@@ -14,8 +14,10 @@ use tokio_util::sync::CancellationToken;
 
 /// Exit code after Ctrl-C, as shells report a SIGINT.
 const INTERRUPTED: u8 = 130;
-/// Exit code of a run in which a conformance check failed.
+/// Exit code of a run in which a check failed, or of an invalid history.
 const NONCONFORMING: u8 = 3;
+/// Exit code of a check that could not decide.
+const UNDECIDED: u8 = 4;
 
 fn main() -> ExitCode {
     // A panic that unwinds out of main must not leave servers behind. (Panics inside tasks
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }
         Command::Report { dir } => report(&dir),
+        Command::Check(args) => check(args),
     };
     result.unwrap_or_else(|e| {
         eprintln!("error: {e:#}");
@@ -160,6 +163,40 @@ fn list() -> String {
         out += &format!("  {name:<18} {about}\n");
     }
     out
+}
+
+fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    use statebench::check::{CheckOptions, run, seconds};
+    use statebench_suites::check::{Budget, Model, Validity};
+    let model = Model::parse(args.model.trim()).ok_or_else(|| {
+        let known: Vec<&str> = Model::ALL.iter().map(|(_, n)| *n).collect();
+        anyhow::anyhow!(
+            "unknown model `{}` (known: {})",
+            args.model,
+            known.join(", ")
+        )
+    })?;
+    let mut budget = Budget::default();
+    if let Some(text) = &args.time_limit {
+        budget.time = seconds(text).map_err(anyhow::Error::msg)?;
+    }
+    if let Some(mib) = args.memory_limit {
+        anyhow::ensure!(mib > 0, "--memory-limit must be at least 1 MiB");
+        budget.memory_bytes = mib.saturating_mul(1 << 20);
+    }
+    let options = CheckOptions {
+        model,
+        file: args.file,
+        budget,
+        json: args.json,
+    };
+    let checked = run(&options)?;
+    print!("{}", checked.output);
+    Ok(ExitCode::from(match checked.validity {
+        Validity::Valid => 0,
+        Validity::Invalid => NONCONFORMING,
+        Validity::Unknown => UNDECIDED,
+    }))
 }
 
 fn report(dir: &std::path::Path) -> anyhow::Result<ExitCode> {

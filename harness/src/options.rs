@@ -27,6 +27,8 @@ pub enum Suite {
     Latency,
     /// Closed-loop trials.
     Throughput,
+    /// Histories under faults, checked.
+    Consistency,
 }
 
 impl Suite {
@@ -36,13 +38,20 @@ impl Suite {
             Self::Conformance => "conformance",
             Self::Latency => "latency",
             Self::Throughput => "throughput",
+            Self::Consistency => "consistency",
         }
     }
 
+    /// Every suite, in the order a run takes them.
+    pub const ALL: [Self; 4] = [
+        Self::Conformance,
+        Self::Latency,
+        Self::Throughput,
+        Self::Consistency,
+    ];
+
     fn parse(name: &str) -> Option<Self> {
-        [Self::Conformance, Self::Latency, Self::Throughput]
-            .into_iter()
-            .find(|s| s.name() == name)
+        Self::ALL.into_iter().find(|s| s.name() == name)
     }
 }
 
@@ -86,6 +95,13 @@ impl RunOptions {
                 duration: Some(Seconds(seconds)),
                 ops: None,
             };
+        }
+        if !args.faults.is_empty() {
+            workload.consistency.faults = args
+                .faults
+                .iter()
+                .map(|f| statebench_suites::faults::FaultSpec::parse(f).map_err(invalid))
+                .collect::<Result<_, _>>()?;
         }
         if let Some(text) = &args.seed {
             workload.seed = text.trim().parse().map_err(|_| {
@@ -135,7 +151,7 @@ fn adapters(asked: &[String]) -> Result<Vec<String>, InvalidInput> {
 
 fn suites(asked: &[String]) -> Result<Vec<Suite>, InvalidInput> {
     if asked.is_empty() {
-        return Ok(vec![Suite::Conformance, Suite::Latency, Suite::Throughput]);
+        return Ok(Suite::ALL.to_vec());
     }
     let mut chosen = Vec::new();
     for name in asked.iter().map(|s| s.trim()) {
@@ -200,10 +216,7 @@ mod tests {
             "http",
         ];
         assert_eq!(o.adapters, every_but_noop);
-        assert_eq!(
-            o.suites,
-            [Suite::Conformance, Suite::Latency, Suite::Throughput]
-        );
+        assert_eq!(o.suites, Suite::ALL);
         assert_eq!(o.workload_source, "builtin:read-heavy");
         assert!(o.out.starts_with("statebench-results"));
     }

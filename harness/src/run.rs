@@ -9,7 +9,7 @@ use statebench_suites::results::{
     Interface, Results, RunConfig, SCHEMA_VERSION, ServerInfo, Skipped, SubjectInfo, Tool,
 };
 use statebench_suites::subject::Subject;
-use statebench_suites::suite::{Context, Prepared, conformance, latency, throughput};
+use statebench_suites::suite::{Context, Prepared, conformance, consistency, latency, throughput};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
@@ -58,6 +58,7 @@ pub async fn execute(
         skipped: Vec::new(),
         conformance: Vec::new(),
         trials: Vec::new(),
+        consistency: Vec::new(),
     };
     let entries: Vec<&registry::Entry> = options
         .adapters
@@ -146,62 +147,65 @@ async fn run_subject(
         };
         info.descriptor.settings.insert("snapshots".into(), how);
     }
-    if options.suites.contains(&Suite::Conformance) {
-        let prefix = format!("{key_base}conformance/");
-        results
-            .conformance
-            .extend(conformance::run(&subject, &prefix, ctx.progress).await);
-    }
-    let timed: Vec<Suite> = options
-        .suites
-        .iter()
-        .copied()
-        .filter(|s| *s != Suite::Conformance)
-        .collect();
-    if timed.is_empty() || ctx.cancel.is_cancelled() {
-        results.subjects.push(info);
-        return;
-    }
-    let skip = |results: &mut Results, reason: String| {
-        ctx.progress
-            .note(&format!("{}: skipped: {reason}", subject.name));
-        for suite in &timed {
-            results.skipped.push(Skipped {
-                name: subject.name.clone(),
-                suite: Some(suite.name().to_owned()),
-                reason: reason.clone(),
-            });
+    results.subjects.push(info);
+    for suite in &options.suites {
+        if ctx.cancel.is_cancelled() {
+            return;
         }
+        match suite {
+            Suite::Conformance => {
+                let prefix = format!("{key_base}conformance/");
+                results
+                    .conformance
+                    .extend(conformance::run(&subject, &prefix, ctx.progress).await);
+            }
+            Suite::Latency | Suite::Throughput => {
+                timed(&subject, *suite, &key_base, ctx, results).await;
+            }
+            Suite::Consistency => {
+                let nemesis = statebench_suites::faults::NoNemesis;
+                results
+                    .consistency
+                    .extend(consistency::run(&subject, ctx, &key_base, &nemesis).await);
+            }
+        }
+    }
+}
+
+/// One timed suite on one subject, or why it cannot run.
+async fn timed(
+    subject: &Subject,
+    suite: Suite,
+    key_base: &str,
+    ctx: &Context<'_>,
+    results: &mut Results,
+) {
+    let skipped = |results: &mut Results, reason: String| {
+        ctx.progress.note(&format!(
+            "{} / {}: skipped: {reason}",
+            subject.name,
+            suite.name()
+        ));
+        results.skipped.push(Skipped {
+            name: subject.name.clone(),
+            suite: Some(suite.name().to_owned()),
+            reason,
+        });
     };
     if let Some(reason) = subject.unfit_for(&ctx.workload) {
-        skip(results, reason);
-        results.subjects.push(info);
-        return;
+        return skipped(results, reason);
     }
-    results.subjects.push(info);
     let prepared = Prepared {
         subject: subject.clone(),
-        key_base: key_base.clone(),
+        key_base: key_base.to_owned(),
     };
-    for suite in timed {
-        let trials = match suite {
-            Suite::Latency => latency(&prepared, ctx).await,
-            Suite::Throughput => throughput(&prepared, ctx).await,
-            Suite::Conformance => continue,
-        };
-        results.trials.extend(trials.done);
-        if let Some(reason) = trials.stopped {
-            ctx.progress.note(&format!(
-                "{} / {}: stopped: {reason}",
-                subject.name,
-                suite.name()
-            ));
-            results.skipped.push(Skipped {
-                name: subject.name.clone(),
-                suite: Some(suite.name().to_owned()),
-                reason,
-            });
-        }
+    let trials = match suite {
+        Suite::Latency => latency(&prepared, ctx).await,
+        _ => throughput(&prepared, ctx).await,
+    };
+    results.trials.extend(trials.done);
+    if let Some(reason) = trials.stopped {
+        skipped(results, format!("stopped: {reason}"));
     }
 }
 

@@ -8,6 +8,7 @@ pub mod check;
 pub mod domain;
 pub mod engine;
 pub mod executor;
+pub mod faults;
 pub mod generate;
 pub mod history;
 pub mod outcome;

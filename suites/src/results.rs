@@ -41,6 +41,94 @@ pub struct Results {
     pub conformance: Vec<CheckResult>,
     /// Latency and throughput trials.
     pub trials: Vec<Trial>,
+    /// Consistency runs: one per subject and fault scenario.
+    #[serde(default)]
+    pub consistency: Vec<ConsistencyRun>,
+}
+
+/// One run of the consistency suite: a subject's clients on a few hot keys, every operation
+/// recorded, under one fault scenario.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConsistencyRun {
+    /// The subject.
+    pub subject: String,
+    /// The fault scenario as written (`none`, `kill:redis@1s+1s`, …).
+    pub fault: String,
+    /// The backend faulted, when one was.
+    pub target: Option<String>,
+    /// Why the scenario did not run, when it did not.
+    pub skipped: Option<String>,
+    /// Stopped early (Ctrl-C).
+    pub interrupted: bool,
+    /// How long the clients ran.
+    pub duration_ms: f64,
+    /// Client operations by how they ended.
+    pub ops: HistoryCounts,
+    /// Completed client operations per second.
+    pub ops_per_s: f64,
+    /// What the nemesis did, and when.
+    pub nemesis: Vec<NemesisEvent>,
+    /// The history files (JSON Lines), relative to the run directory.
+    pub histories: Vec<String>,
+    /// The checkers' verdicts, each with whether the subject promises the property.
+    pub checks: Vec<ConsistencyCheck>,
+    /// How stale reads were, for a state subject.
+    pub staleness: Option<crate::check::staleness::Staleness>,
+}
+
+impl ConsistencyRun {
+    /// Checks of a property the subject promises that came out invalid.
+    pub fn failed(&self) -> impl Iterator<Item = &ConsistencyCheck> {
+        self.checks
+            .iter()
+            .filter(|c| c.promised && c.verdict.validity == crate::check::Validity::Invalid)
+    }
+
+    /// Checks of a promised property that could not be decided.
+    pub fn undecided(&self) -> impl Iterator<Item = &ConsistencyCheck> {
+        self.checks
+            .iter()
+            .filter(|c| c.promised && c.verdict.validity == crate::check::Validity::Unknown)
+    }
+}
+
+/// Operations of a history by how they ended.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryCounts {
+    /// Took effect.
+    pub ok: u64,
+    /// Certainly did not.
+    pub fail: u64,
+    /// May have.
+    pub info: u64,
+}
+
+/// A checker's verdict in a consistency run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsistencyCheck {
+    /// The verdict and its evidence.
+    #[serde(flatten)]
+    pub verdict: crate::check::Verdict,
+    /// Whether the subject promises the property (by its declared capabilities); a broken
+    /// promise fails the run, a property not promised is measured and shown.
+    pub promised: bool,
+    /// Why it is not promised, or what the check left out.
+    pub note: String,
+}
+
+/// One action of the nemesis.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NemesisEvent {
+    /// When, from the clients' start.
+    pub at_ms: f64,
+    /// `kill`, `restart`, `pause`, `resume`, `latency`, `heal`, …
+    pub action: String,
+    /// The backend.
+    pub target: String,
+    /// Whether it worked.
+    pub ok: bool,
+    /// What was done, or what went wrong.
+    pub detail: String,
 }
 
 /// Name, version and source revision of the tool.

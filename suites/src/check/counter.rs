@@ -137,7 +137,8 @@ pub fn check(ops: &Ops) -> Result<Verdict, BadLine> {
         (
             Validity::Invalid,
             format!(
-                "{bad_reads} of {reads} reads on {bad_keys} of {keys} counters outside what the adds allow ({lost} below: lost updates)"
+                "{bad_reads} of {reads} reads on {bad_keys} of {} outside what the adds allow ({lost} below: lost updates)",
+                super::plural(keys, "counter")
             ),
         )
     } else if reads == 0 {
@@ -148,7 +149,10 @@ pub fn check(ops: &Ops) -> Result<Verdict, BadLine> {
     } else {
         (
             Validity::Valid,
-            format!("{reads} reads on {keys} counters, each within what the adds allow"),
+            format!(
+                "{reads} reads on {}, each within what the adds allow",
+                super::plural(keys, "counter")
+            ),
         )
     };
     Ok(Verdict {

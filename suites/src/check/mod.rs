@@ -4,7 +4,9 @@
 
 pub mod counter;
 pub mod register;
+pub mod staleness;
 pub mod stream;
+pub mod synth;
 
 use crate::history::{BadLine, Ops};
 use serde::{Deserialize, Serialize};
@@ -153,4 +155,13 @@ pub fn overall(verdicts: &[Verdict]) -> Validity {
     verdicts
         .iter()
         .fold(Validity::Valid, |acc, v| acc.and(v.validity))
+}
+
+/// `1 key`, `2 keys`.
+pub fn plural(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }

@@ -8,7 +8,7 @@
 
 use super::{Budget, Evidence, Validity, Verdict};
 use crate::history::{BadLine, Key, Op, OpOutcome, Ops};
-use foldhash::{HashMap, HashSet};
+use foldhash::HashMap;
 use serde_json::Value;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -160,17 +160,26 @@ fn verdict(keys: &[(Option<Key>, Vec<RegOp<'_>>)], outcomes: Vec<Outcome>, ops: 
         evidence.retain(|e| !e.ops.is_empty());
         (
             Validity::Invalid,
-            format!("{ops} operations on {n} keys: not linearizable on {invalid} of them"),
+            format!(
+                "{ops} operations on {}: not linearizable on {invalid} of them",
+                super::plural(n as u64, "key")
+            ),
         )
     } else if unknown > 0 {
         (
             Validity::Unknown,
-            format!("{ops} operations on {n} keys: undecided on {unknown} (budget exhausted)"),
+            format!(
+                "{ops} operations on {}: undecided on {unknown} (budget exhausted)",
+                super::plural(n as u64, "key")
+            ),
         )
     } else {
         (
             Validity::Valid,
-            format!("{ops} operations on {n} keys: linearizable"),
+            format!(
+                "{ops} operations on {}: linearizable",
+                super::plural(n as u64, "key")
+            ),
         )
     };
     Verdict {
@@ -259,6 +268,75 @@ struct Search<'s, 'a> {
 
 const NONE: usize = usize::MAX;
 
+/// One placement on the search's path.
+struct Frame {
+    op: usize,
+    before: Val,
+    /// Placed because it had to be (see `run`): backing out goes past it.
+    forced: bool,
+}
+
+/// The set of operations placed so far, with a hash kept as it changes.
+struct Linearized {
+    bits: Vec<u64>,
+    hash: u128,
+}
+
+/// A fixed random 128-bit number per operation (splitmix64 of its index).
+fn zobrist(op: usize) -> u128 {
+    let mix = |mut z: u64| {
+        z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let a = mix(op as u64);
+    (u128::from(a) << 64) | u128::from(mix(a ^ 0x5eed))
+}
+
+impl Linearized {
+    fn new(ops: usize) -> Self {
+        Self {
+            bits: vec![0; ops.div_ceil(64).max(1)],
+            hash: 0,
+        }
+    }
+
+    fn set(&mut self, op: usize) {
+        self.bits[op / 64] |= 1 << (op % 64);
+        self.hash ^= zobrist(op);
+    }
+
+    fn clear(&mut self, op: usize) {
+        self.bits[op / 64] &= !(1 << (op % 64));
+        self.hash ^= zobrist(op);
+    }
+}
+
+/// Configurations (operations placed, register value) already explored. Looked up by hash;
+/// the sets themselves are kept and compared, so a hash collision can never prune a path.
+#[derive(Default)]
+struct Memo {
+    seen: HashMap<(u128, Val), Vec<Box<[u64]>>>,
+    len: usize,
+}
+
+impl Memo {
+    fn seen(&self, placed: &Linearized, state: Val) -> bool {
+        self.seen
+            .get(&(placed.hash, state))
+            .is_some_and(|sets| sets.iter().any(|s| **s == *placed.bits))
+    }
+
+    fn insert(&mut self, placed: &Linearized, state: Val) {
+        self.seen
+            .entry((placed.hash, state))
+            .or_default()
+            .push(placed.bits.clone().into_boxed_slice());
+        self.len += 1;
+    }
+}
+
 /// Where the search got furthest before it had to back out: for the evidence.
 struct Furthest {
     depth: usize,
@@ -325,11 +403,11 @@ impl<'s, 'a> Search<'s, 'a> {
         let head = self.head();
         let mut remaining = self.ops.iter().filter(|o| o.definite).count();
         let mut state = NULL;
-        let mut linearized = vec![0u64; self.words];
-        let mut seen: HashSet<(Box<[u64]>, Val)> = HashSet::default();
-        let entry_bytes = (self.words * 8 + 48) as u64;
+        let mut linearized = Linearized::new(self.ops.len());
+        let mut memo = Memo::default();
+        let entry_bytes = (self.words * 8 + 64) as u64;
         let mut taken = 0u64;
-        let mut stack: Vec<(usize, Val)> = Vec::new();
+        let mut stack: Vec<Frame> = Vec::new();
         let mut furthest: Option<Furthest> = None;
         let mut entry = self.next[head];
         let mut steps = 0u64;
@@ -348,82 +426,97 @@ impl<'s, 'a> Search<'s, 'a> {
                     self.shared.exhausted.store(true, Ordering::Relaxed);
                     break Outcome::Unknown(format!(
                         "time budget exhausted after {steps} search steps and {} remembered states",
-                        seen.len()
+                        memo.len
                     ));
                 }
             }
-            if entry == NONE {
-                // Only returns of indefinite operations are left beyond here: nothing more
-                // can be placed along this path.
-                match self.back_out(&mut stack, &mut linearized, &mut state, &mut remaining) {
-                    Some(e) => entry = self.next[e],
-                    None => break self.invalid(key, values, furthest.take()),
-                }
-                continue;
-            }
             let op = entry / 2;
-            if entry.is_multiple_of(2) {
-                if let Some(after) = self.ops[op].step.apply(state) {
-                    linearized[op / 64] |= 1 << (op % 64);
-                    let fresh = !seen.contains(&(linearized.clone().into_boxed_slice(), after));
-                    if fresh {
-                        if !self.shared.take(entry_bytes) {
-                            self.shared.exhausted.store(true, Ordering::Relaxed);
-                            break Outcome::Unknown(format!(
-                                "memory budget exhausted at {} remembered states",
-                                seen.len()
-                            ));
-                        }
-                        taken += entry_bytes;
-                        seen.insert((linearized.clone().into_boxed_slice(), after));
-                        stack.push((op, state));
-                        state = after;
-                        if self.ops[op].definite {
-                            remaining -= 1;
-                        }
-                        self.lift(op);
-                        entry = self.next[head];
+            let blocked = if entry == NONE {
+                // Only returns of indefinite operations are left beyond here.
+                true
+            } else if entry.is_multiple_of(2) {
+                let step = self.ops[op].step;
+                let Some(after) = step.apply(state) else {
+                    entry = self.next[entry];
+                    continue;
+                };
+                // A read of the current value changes nothing: if any order works from here,
+                // one that places it now works too, so it is placed now and never skipped.
+                let forced = matches!(step, Step::Read(_));
+                linearized.set(op);
+                if memo.seen(&linearized, after) {
+                    linearized.clear(op);
+                    if !forced {
+                        entry = self.next[entry];
                         continue;
                     }
-                    linearized[op / 64] &= !(1 << (op % 64));
+                    // Placing it led nowhere before, so nothing from here leads anywhere.
+                    true
+                } else {
+                    if !self.shared.take(entry_bytes) {
+                        self.shared.exhausted.store(true, Ordering::Relaxed);
+                        break Outcome::Unknown(format!(
+                            "memory budget exhausted at {} remembered states",
+                            memo.len
+                        ));
+                    }
+                    taken += entry_bytes;
+                    memo.insert(&linearized, after);
+                    stack.push(Frame {
+                        op,
+                        before: state,
+                        forced,
+                    });
+                    state = after;
+                    if self.ops[op].definite {
+                        remaining -= 1;
+                    }
+                    self.lift(op);
+                    entry = self.next[head];
+                    continue;
                 }
-                entry = self.next[entry];
             } else {
                 // A return whose operation is not yet placed: this path cannot go on.
                 if furthest.as_ref().is_none_or(|f| stack.len() > f.depth) {
                     furthest = Some(self.note(&stack, state, op));
                 }
-                match self.back_out(&mut stack, &mut linearized, &mut state, &mut remaining) {
-                    Some(e) => entry = self.next[e],
-                    None => break self.invalid(key, values, furthest.take()),
-                }
+                true
+            };
+            debug_assert!(blocked);
+            match self.back_out(&mut stack, &mut linearized, &mut state, &mut remaining) {
+                Some(e) => entry = self.next[e],
+                None => break self.invalid(key, values, furthest.take()),
             }
         };
         self.shared.give_back(taken);
         outcome
     }
 
-    /// Undoes the last placement; returns the call entry to continue after, or `None` when
-    /// nothing is left to undo.
+    /// Undoes placements back to the last one that had an alternative; returns the call
+    /// entry to continue after, or `None` when nothing is left to undo.
     fn back_out(
         &mut self,
-        stack: &mut Vec<(usize, Val)>,
-        linearized: &mut [u64],
+        stack: &mut Vec<Frame>,
+        linearized: &mut Linearized,
         state: &mut Val,
         remaining: &mut usize,
     ) -> Option<usize> {
-        let (op, before) = stack.pop()?;
-        *state = before;
-        linearized[op / 64] &= !(1 << (op % 64));
-        if self.ops[op].definite {
-            *remaining += 1;
+        loop {
+            let frame = stack.pop()?;
+            *state = frame.before;
+            linearized.clear(frame.op);
+            if self.ops[frame.op].definite {
+                *remaining += 1;
+            }
+            self.unlift(frame.op);
+            if !frame.forced {
+                return Some(2 * frame.op);
+            }
         }
-        self.unlift(op);
-        Some(2 * op)
     }
 
     /// What the search knew where it got stuck: the operations that could have gone next.
-    fn note(&self, stack: &[(usize, Val)], state: Val, stuck: usize) -> Furthest {
+    fn note(&self, stack: &[Frame], state: Val, stuck: usize) -> Furthest {
         let mut candidates = Vec::new();
         let mut e = self.next[self.head()];
         while e != NONE && e != 2 * stuck + 1 {
@@ -437,7 +530,7 @@ impl<'s, 'a> Search<'s, 'a> {
             .rev()
             .take(3)
             .rev()
-            .map(|&(op, _)| op)
+            .map(|frame| frame.op)
             .collect();
         Furthest {
             depth: stack.len(),

@@ -23,6 +23,16 @@ enum Expected {
     Revision(i64),
 }
 
+impl std::fmt::Display for Expected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Any => f.write_str("any revision"),
+            Self::NoStream => f.write_str("no stream"),
+            Self::Revision(r) => write!(f, "revision {r}"),
+        }
+    }
+}
+
 struct Append<'a> {
     expected: Expected,
     id: String,
@@ -207,7 +217,11 @@ pub fn check(ops: &Ops) -> Result<Vec<Verdict>, BadLine> {
             ops: counted,
             keys,
             violations: tally.violations,
-            summary: format!("{} {what} on {keys} streams{tail}", tally.violations),
+            summary: format!(
+                "{} {what} on {}{tail}",
+                tally.violations,
+                super::plural(keys, "stream")
+            ),
             evidence: tally.evidence,
         }
         .trim_evidence()
@@ -353,7 +367,7 @@ impl<'s, 'a> Stream<'s, 'a> {
                 });
                 integrity.add(
                     key,
-                    format!("the append of {id} expected {:?} but took effect after {after}: a gap, or a second winner", append.expected),
+                    format!("the append of {id} expected {} but took effect after {after}: a gap, or a second winner", append.expected),
                     &[append.op, last],
                 );
             }

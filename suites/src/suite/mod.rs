@@ -2,6 +2,7 @@
 //! from engine phases.
 
 pub mod conformance;
+pub mod consistency;
 mod load;
 pub mod trial;
 
@@ -9,7 +10,7 @@ pub use load::load;
 pub use trial::{Context, Prepared, Trials, latency, throughput};
 
 /// Every suite, with a line on what it does.
-pub const SUITES: [(&str, &str); 3] = [
+pub const SUITES: [(&str, &str); 4] = [
     (
         "conformance",
         "checks each adapter against the contract: pass, fail, or unsupported as declared",
@@ -21,5 +22,9 @@ pub const SUITES: [(&str, &str); 3] = [
     (
         "throughput",
         "closed-loop concurrency sweep: the maximum ops/s and the latency at each step",
+    ),
+    (
+        "consistency",
+        "clients on hot keys record a history under each fault; linearizability, lost updates, stale reads, stream integrity, durability",
     ),
 ];

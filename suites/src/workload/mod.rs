@@ -9,7 +9,8 @@ mod validate;
 pub use builtin::{BUILTIN, builtin};
 pub use error::WorkloadError;
 pub use spec::{
-    Arrivals, ClosedLoop, Distribution, Keys, Mix, OpKind, OpenLoop, Phase, Seconds, Workload,
+    Arrivals, ClosedLoop, Consistency, Distribution, Keys, Mix, OpKind, OpenLoop, Phase, Seconds,
+    Workload,
 };
 
 use std::path::Path;

@@ -1,5 +1,6 @@
 //! The workload file format. Every field a file may hold is here, with its default.
 
+use crate::faults::FaultSpec;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::time::Duration;
 
@@ -44,6 +45,43 @@ pub struct Workload {
     /// Seeds every generator; the CLI's `--seed` overrides it.
     #[serde(default = "default_seed")]
     pub seed: u64,
+    /// Settings of the consistency suite.
+    #[serde(default)]
+    pub consistency: Consistency,
+}
+
+/// The consistency suite: concurrent clients on a few hot keys, every operation recorded,
+/// once per fault scenario.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Consistency {
+    /// Keys (registers and counters, or streams) the clients contend on.
+    pub keys: u32,
+    /// Concurrent clients.
+    pub clients: usize,
+    /// Operations per second offered by all clients together.
+    pub rate: f64,
+    /// How long the clients run, per fault scenario.
+    pub duration: Seconds,
+    /// After the load stops and every fault is healed, how long to wait before the final
+    /// reads.
+    pub quiet: Seconds,
+    /// Fault scenarios, each on fresh keys (see [`FaultSpec`]); the CLI's `--faults`
+    /// overrides them.
+    pub faults: Vec<FaultSpec>,
+}
+
+impl Default for Consistency {
+    fn default() -> Self {
+        Self {
+            keys: 5,
+            clients: 10,
+            rate: 1_000.0,
+            duration: Seconds(Duration::from_secs(3)),
+            quiet: Seconds(Duration::from_secs(1)),
+            faults: vec![FaultSpec::NONE],
+        }
+    }
 }
 
 fn default_value_size() -> u32 {

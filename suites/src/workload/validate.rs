@@ -43,7 +43,37 @@ impl Workload {
         }
         validate_phase("warmup", &self.warmup, true)?;
         validate_phase("measure", &self.measure, false)?;
-        self.validate_loops()
+        self.validate_loops()?;
+        self.validate_consistency()
+    }
+
+    fn validate_consistency(&self) -> Result<(), Invalid> {
+        let c = &self.consistency;
+        if !(1..=1_000).contains(&c.keys) {
+            return fail("consistency.keys", "must be 1 to 1000");
+        }
+        if !(1..=1_000).contains(&c.clients) {
+            return fail("consistency.clients", "must be 1 to 1000");
+        }
+        if !(c.rate.is_finite() && c.rate > 0.0 && c.rate <= 1e6) {
+            return fail(
+                "consistency.rate",
+                "must be above 0 and at most 1000000 per second",
+            );
+        }
+        if c.duration.0.is_zero() || c.duration.0 > std::time::Duration::from_secs(3_600) {
+            return fail("consistency.duration", "must be above 0 and at most 1h");
+        }
+        if c.quiet.0 > std::time::Duration::from_secs(600) {
+            return fail("consistency.quiet", "must be at most 10m");
+        }
+        if c.faults.is_empty() {
+            return fail(
+                "consistency.faults",
+                "must name at least one scenario (`none` for no fault)",
+            );
+        }
+        Ok(())
     }
 
     fn validate_keys(&self) -> Result<(), Invalid> {
