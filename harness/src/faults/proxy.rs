@@ -42,7 +42,7 @@ pub enum ProxyError {
     },
 }
 
-/// The faults in force, as the history records them.
+/// The faults in force, as the history records them (`healthy`, `latency 50ms`, `stalled`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FaultState {
     /// Added to every chunk in each direction.
@@ -63,8 +63,8 @@ impl fmt::Display for FaultState {
         match (self.latency.is_zero(), self.stalled) {
             (true, false) => f.write_str("healthy"),
             (true, true) => f.write_str("stalled"),
-            (false, false) => write!(f, "latency {}ms", self.latency.as_millis()),
-            (false, true) => write!(f, "latency {}ms, stalled", self.latency.as_millis()),
+            (false, false) => write!(f, "latency {:?}", self.latency),
+            (false, true) => write!(f, "latency {:?}, stalled", self.latency),
         }
     }
 }
