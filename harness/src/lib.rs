@@ -1,11 +1,13 @@
 //! The `statebench` binary's library: command line, options, the adapter registry, the
-//! orchestration of a run, and the run directory.
+//! orchestration of a run, network faults between the harness and a backend, and the run
+//! directory.
 #![forbid(unsafe_code)]
 
 pub mod check;
 pub mod cleanup;
 pub mod cli;
 pub mod config;
+pub mod faults;
 pub mod machine;
 pub mod options;
 pub mod output;
