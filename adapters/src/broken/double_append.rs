@@ -9,9 +9,6 @@ use crate::{
 };
 use async_trait::async_trait;
 
-/// One conditional append in this many also sleeps between its check and its append.
-const SLEEP_ONE_IN: u64 = 8;
-
 /// An [`EventStore`] whose expected-revision check is not atomic with its append: alone it
 /// is correct; two appends expecting the same revision can both pass the check, and both
 /// are appended. It claims `cas` (and everything else memory claims) all the same.
@@ -61,7 +58,7 @@ impl EventStore for DoubleAppend {
             // The store itself decides: a repeat of an earlier append, or a conflict.
             return self.inner.append(stream, events, expect).await;
         }
-        window(&self.dice, SLEEP_ONE_IN).await;
+        window(&self.dice).await;
         self.inner.append(stream, events, ExpectRevision::Any).await
     }
 

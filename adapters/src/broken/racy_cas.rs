@@ -6,11 +6,8 @@ use crate::{Adapter, Descriptor, Expect, StateError, StateStore, Version, Versio
 use async_trait::async_trait;
 use bytes::Bytes;
 
-/// One conditional put in this many also sleeps between its read and its write.
-const SLEEP_ONE_IN: u64 = 8;
-
 /// A [`StateStore`] whose compare-and-set is not atomic: it reads the version, compares,
-/// yields to the runtime, then writes blindly. Alone it is correct; two writers expecting
+/// mostly yields to the runtime, then writes blindly. Alone it is correct; two writers expecting
 /// the same version can both read it before either writes, and both win. It claims `cas`
 /// all the same, as a naive implementation would.
 pub struct RacyCas {
@@ -54,7 +51,7 @@ impl StateStore for RacyCas {
             // Refusals are correct: the store itself reports the conflict.
             return self.inner.put(key, value, expect).await;
         }
-        window(&self.dice, SLEEP_ONE_IN).await;
+        window(&self.dice).await;
         self.inner.put(key, value, Expect::Any).await
     }
 }
