@@ -62,7 +62,8 @@ impl Capabilities {
     }
 }
 
-/// The three techniques statebench compares, plus the harness's own references.
+/// The three techniques statebench compares, plus the harness's own references and test
+/// stores.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Technique {
@@ -80,6 +81,9 @@ pub enum Technique {
     Service,
     /// Measures the harness itself; stores nothing.
     Diagnostic,
+    /// Deliberately broken, to show that statebench's own checks catch what they claim to
+    /// (see [`broken`](crate::broken)).
+    Broken,
 }
 
 /// Anything that stores state for statebench: says what it is.

@@ -9,6 +9,7 @@
 //! then the trait implementations.
 #![forbid(unsafe_code)]
 
+pub mod broken;
 pub mod cache_aside;
 mod capability;
 pub mod connect;

@@ -81,11 +81,19 @@ impl Memory {
     }
 }
 
-fn holds(expect: Expect, current: Option<Version>) -> bool {
+pub(crate) fn holds(expect: Expect, current: Option<Version>) -> bool {
     match expect {
         Expect::Any => true,
         Expect::Absent => current.is_none(),
         Expect::Version(v) => current == Some(v),
+    }
+}
+
+pub(crate) fn revision_holds(expect: ExpectRevision, current: Option<Revision>) -> bool {
+    match expect {
+        ExpectRevision::Any => true,
+        ExpectRevision::NoStream => current.is_none(),
+        ExpectRevision::Exact(r) => current == Some(r),
     }
 }
 
@@ -170,12 +178,7 @@ impl EventStore for Memory {
             return Ok(done);
         }
         let current = existing.and_then(Stream::last);
-        let ok = match expect {
-            ExpectRevision::Any => true,
-            ExpectRevision::NoStream => current.is_none(),
-            ExpectRevision::Exact(r) => current == Some(r),
-        };
-        if !ok {
+        if !revision_holds(expect, current) {
             return Err(StoreError::Conflict { actual: current });
         }
         if !shard.streams.contains_key(stream) {

@@ -2,6 +2,7 @@
 //! subjects once they are up.
 
 use crate::provision::Backend;
+use statebench_adapters::broken::{DoubleAppend, Forgetful, RacyCas, StaleCache};
 use statebench_adapters::cache_aside::{CacheAside, Policy};
 use statebench_adapters::connect::ConnectError;
 use statebench_adapters::http::Http;
@@ -129,6 +130,34 @@ pub const ADAPTERS: &[Entry] = &[
         make: |p| Box::pin(http(p)),
     },
     Entry {
+        name: "broken-cas",
+        about: "deliberately broken, to test the checks: CAS as get, compare, yield, blind put",
+        default: false,
+        needs: &[],
+        make: |_| Box::pin(async { Ok(broken_cas()) }),
+    },
+    Entry {
+        name: "broken-append",
+        about: "deliberately broken, to test the checks: two appends can win one revision",
+        default: false,
+        needs: &[],
+        make: |_| Box::pin(async { Ok(broken_append()) }),
+    },
+    Entry {
+        name: "broken-forgetful",
+        about: "deliberately broken, to test the checks: drops 1 in 20 acknowledged writes",
+        default: false,
+        needs: &[],
+        make: |_| Box::pin(async { Ok(broken_forgetful()) }),
+    },
+    Entry {
+        name: "broken-cache",
+        about: "deliberately broken, to test the checks: a cache writes never invalidate",
+        default: false,
+        needs: &[],
+        make: |_| Box::pin(async { Ok(broken_cache()) }),
+    },
+    Entry {
         name: "noop",
         about: "stores nothing and answers at once: measures the harness's own ceiling",
         default: false,
@@ -202,6 +231,51 @@ fn noop() -> Made {
         ],
         tasks: Vec::new(),
     }
+}
+
+/// Seeds the chance in the broken adapters, so that their runs can be repeated.
+const BROKEN_SEED: u64 = 0x5eed;
+
+fn broken_cas() -> Made {
+    let store = Arc::new(RacyCas::new(BROKEN_SEED));
+    one(subject(
+        "broken-cas",
+        Target::State(store),
+        "embedded".into(),
+    ))
+}
+
+fn broken_append() -> Made {
+    let store = Arc::new(DoubleAppend::new(BROKEN_SEED));
+    let subject = subject(
+        "broken-append",
+        Target::Events(store.clone()),
+        "embedded".into(),
+    );
+    one(subject.with_snapshots(store))
+}
+
+fn broken_forgetful() -> Made {
+    let embedded = || "embedded".to_owned();
+    let state = Arc::new(Forgetful::new(BROKEN_SEED));
+    let events = Arc::new(Forgetful::new(BROKEN_SEED));
+    Made {
+        subjects: vec![
+            subject("broken-forgetful:state", Target::State(state), embedded()),
+            subject(
+                "broken-forgetful:events",
+                Target::Events(events.clone()),
+                embedded(),
+            )
+            .with_snapshots(events),
+        ],
+        tasks: Vec::new(),
+    }
+}
+
+fn broken_cache() -> Made {
+    let store = Arc::new(StaleCache::new());
+    one(Subject::layered("broken-cache", store, "embedded"))
 }
 
 async fn postgres(p: &Provided) -> Result<Made, String> {

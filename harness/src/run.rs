@@ -6,7 +6,7 @@ use crate::provision::{self, Backend, Server};
 use crate::registry::{self, Provided};
 use statebench_suites::Progress;
 use statebench_suites::results::{
-    Interface, Results, RunConfig, SCHEMA_VERSION, ServerInfo, Skipped, SubjectInfo, Tool,
+    Disproof, Interface, Results, RunConfig, SCHEMA_VERSION, ServerInfo, Skipped, SubjectInfo, Tool,
 };
 use statebench_suites::subject::Subject;
 use statebench_suites::suite::{Context, Prepared, conformance, consistency, latency, throughput};
@@ -139,6 +139,7 @@ async fn run_subject(
         interface: subject.interface(),
         descriptor: subject.descriptor().clone(),
         provisioning: subject.provisioning.clone(),
+        disproved: Vec::new(),
     };
     if let (Some(every), Interface::Events) = (ctx.workload.snapshot_every, subject.interface()) {
         let how = match subject.snapshots {
@@ -155,9 +156,11 @@ async fn run_subject(
         match suite {
             Suite::Conformance => {
                 let prefix = format!("{key_base}conformance/");
-                results
-                    .conformance
-                    .extend(conformance::run(&subject, &prefix, ctx.progress).await);
+                let checks = conformance::run(&subject, &prefix, ctx.progress).await;
+                if let Some(info) = results.subjects.last_mut() {
+                    info.disproved = Disproof::from_checks(&checks);
+                }
+                results.conformance.extend(checks);
             }
             Suite::Latency | Suite::Throughput => {
                 timed(&subject, *suite, &key_base, ctx, results).await;

@@ -2,7 +2,7 @@
 
 use crate::format::{bytes, latency_us, rate};
 use statebench_adapters::{Capabilities, Capability};
-use statebench_suites::results::{CheckStatus, Interface, Results, Step, Trial};
+use statebench_suites::results::{CheckStatus, Interface, Results, Step, SubjectInfo, Trial};
 use std::collections::BTreeSet;
 
 /// One block of a report.
@@ -174,19 +174,51 @@ fn subjects(r: &Results) -> Vec<Block> {
     blocks
 }
 
-/// Each capability, and whether it concerns event stores only.
-fn capability_rows(c: &Capabilities) -> [(&'static str, bool, &Capability); 6] {
+/// One row of the capabilities table.
+struct CapabilityRow<'a> {
+    /// As the table shows it.
+    label: &'static str,
+    /// As checks and disproofs name it.
+    key: &'static str,
+    /// Whether it concerns event stores only.
+    events_only: bool,
+    declared: &'a Capability,
+}
+
+fn capability_rows(c: &Capabilities) -> [CapabilityRow<'_>; 6] {
+    let row = |label, key, events_only, declared| CapabilityRow {
+        label,
+        key,
+        events_only,
+        declared,
+    };
     [
-        ("cas", false, &c.cas),
-        ("read your writes", false, &c.read_your_writes),
-        ("kill-durable", false, &c.kill_durable),
-        ("dense revisions", true, &c.dense_revisions),
-        (
+        row("cas", "cas", false, &c.cas),
+        row(
+            "read your writes",
+            "read_your_writes",
+            false,
+            &c.read_your_writes,
+        ),
+        row("kill-durable", "kill_durable", false, &c.kill_durable),
+        row(
+            "dense revisions",
+            "dense_revisions",
+            true,
+            &c.dense_revisions,
+        ),
+        row(
             "atomic multi-event append",
+            "atomic_multi_event_append",
             true,
             &c.atomic_multi_event_append,
         ),
-        ("idempotent append", true, &c.idempotent_append),
+        row(
+            "idempotent append",
+            "idempotent_append",
+            true,
+            &c.idempotent_append,
+        ),
     ]
 }
 
@@ -197,22 +229,34 @@ fn capabilities(r: &Results) -> Table {
     let Some(first) = r.subjects.first() else {
         return table;
     };
-    for (i, (name, _, _)) in capability_rows(&first.descriptor.capabilities)
+    for (i, first_row) in capability_rows(&first.descriptor.capabilities)
         .iter()
         .enumerate()
     {
-        let mut row = vec![(*name).to_owned()];
+        let mut row = vec![first_row.label.to_owned()];
         for s in &r.subjects {
-            let (_, events_only, cap) = capability_rows(&s.descriptor.capabilities)[i];
-            row.push(match cap {
-                _ if events_only && s.interface == Interface::State => "n/a".to_owned(),
-                Capability::Supported => "yes".to_owned(),
-                Capability::Unsupported(why) => format!("no ({why})"),
-            });
+            let cap = &capability_rows(&s.descriptor.capabilities)[i];
+            row.push(declared(s, cap));
         }
         table.rows.push(row);
     }
     table
+}
+
+/// What `s` declares of one capability, and whether a check disproved it.
+fn declared(s: &SubjectInfo, cap: &CapabilityRow<'_>) -> String {
+    let by: Vec<&str> = unique(
+        s.disproved
+            .iter()
+            .filter(|d| d.capability == cap.key)
+            .map(|d| d.check.as_str()),
+    );
+    match cap.declared {
+        _ if cap.events_only && s.interface == Interface::State => "n/a".to_owned(),
+        _ if !by.is_empty() => format!("DISPROVED by {}", by.join(", ")),
+        Capability::Supported => "yes".to_owned(),
+        Capability::Unsupported(why) => format!("no ({why})"),
+    }
 }
 
 fn conformance(r: &Results) -> Vec<Block> {

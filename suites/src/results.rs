@@ -212,6 +212,37 @@ pub struct SubjectInfo {
     pub descriptor: Descriptor,
     /// How its backend was provided (`embedded`, `docker`, `native`, `external`).
     pub provisioning: String,
+    /// Declared capabilities that a check disproved: the declaration is not to be believed.
+    #[serde(default)]
+    pub disproved: Vec<Disproof>,
+}
+
+/// A declared capability that a failed check disproves.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Disproof {
+    /// The capability, as [`CheckResult::capability`] names it (`cas`, `read_your_writes`, …).
+    pub capability: String,
+    /// The check that failed.
+    pub check: String,
+    /// What the check saw.
+    pub detail: String,
+}
+
+impl Disproof {
+    /// The capabilities that `checks` disprove: one per failed check that verifies one.
+    pub fn from_checks<'a>(checks: impl IntoIterator<Item = &'a CheckResult>) -> Vec<Self> {
+        checks
+            .into_iter()
+            .filter(|c| c.status == CheckStatus::Fail)
+            .filter_map(|c| {
+                c.capability.as_ref().map(|capability| Self {
+                    capability: capability.clone(),
+                    check: c.check.clone(),
+                    detail: c.detail.clone(),
+                })
+            })
+            .collect()
+    }
 }
 
 /// Loading a trial's fresh key space (or one stream per key) before it runs.
@@ -522,6 +553,54 @@ pub fn decode_histogram(text: &str) -> Result<Histogram<u64>, String> {
 mod tests {
     use super::*;
     use crate::engine::tally::histogram;
+
+    fn checked(check: &str, capability: Option<&str>, status: CheckStatus) -> CheckResult {
+        CheckResult {
+            subject: "s".into(),
+            check: check.into(),
+            capability: capability.map(Into::into),
+            status,
+            detail: format!("{check} detail"),
+        }
+    }
+
+    #[test]
+    fn only_failed_checks_of_a_capability_disprove_it() {
+        let checks = [
+            checked("cas-exactly-one-winner", Some("cas"), CheckStatus::Fail),
+            checked("cas-current-version-wins", Some("cas"), CheckStatus::Pass),
+            checked(
+                "read-your-writes",
+                Some("read_your_writes"),
+                CheckStatus::Unsupported,
+            ),
+            checked("versions-increase", None, CheckStatus::Fail),
+        ];
+        let disproved = Disproof::from_checks(&checks);
+        assert_eq!(
+            disproved,
+            [Disproof {
+                capability: "cas".into(),
+                check: "cas-exactly-one-winner".into(),
+                detail: "cas-exactly-one-winner detail".into(),
+            }]
+        );
+    }
+
+    #[test]
+    fn subjects_written_before_disproofs_still_read() {
+        let info = SubjectInfo {
+            name: "memory:state".into(),
+            interface: Interface::State,
+            descriptor: statebench_adapters::memory::descriptor(),
+            provisioning: "embedded".into(),
+            disproved: Vec::new(),
+        };
+        let mut old = serde_json::to_value(&info).unwrap();
+        old.as_object_mut().unwrap().remove("disproved");
+        let back: SubjectInfo = serde_json::from_value(old).unwrap();
+        assert_eq!(back, info);
+    }
 
     #[test]
     fn histograms_survive_encoding() {

@@ -96,41 +96,103 @@ impl StateStore for BlindWrites {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_store_that_ignores_expectations_fails_the_cas_checks() {
+/// Memory's descriptor, with `cas` claimed and read-your-writes claimed or not.
+fn claiming_cas(read_your_writes: bool) -> Descriptor {
     let mut descriptor = statebench_adapters::memory::descriptor();
     descriptor.capabilities.cas = Capability::Supported;
-    let results = check(Target::State(Arc::new(BlindWrites(
-        Memory::new(),
-        descriptor,
-    ))))
-    .await;
-    for failing in [
+    if !read_your_writes {
+        descriptor.capabilities.read_your_writes = Capability::unsupported("a cache in front");
+    }
+    descriptor
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_that_ignores_expectations_fails_the_cas_checks() {
+    // Without read-your-writes the checks do not read back, and still catch it by what the
+    // writes return.
+    for read_your_writes in [true, false] {
+        let store = BlindWrites(Memory::new(), claiming_cas(read_your_writes));
+        let results = check(Target::State(Arc::new(store))).await;
+        for failing in [
+            "put-absent-creates-once",
+            "cas-stale-version-conflicts",
+            "cas-exactly-one-winner",
+        ] {
+            let r = status_of(&results, failing);
+            assert_eq!(
+                r.status,
+                CheckStatus::Fail,
+                "{failing} should catch blind writes (read-your-writes: {read_your_writes})"
+            );
+            assert!(!r.detail.is_empty());
+        }
+        let ryw = status_of(&results, "read-your-writes").status;
+        let expected = if read_your_writes {
+            CheckStatus::Pass
+        } else {
+            CheckStatus::Unsupported
+        };
+        assert_eq!(ryw, expected);
+    }
+}
+
+/// Keeps what it is given and finds nothing: correct compare-and-set, reads that never see it.
+struct NothingFound(Memory, Descriptor);
+
+impl Adapter for NothingFound {
+    fn descriptor(&self) -> &Descriptor {
+        &self.1
+    }
+}
+
+#[async_trait]
+impl StateStore for NothingFound {
+    async fn get(&self, _: &str) -> Result<Option<Versioned>, StateError> {
+        Ok(None)
+    }
+
+    async fn put(&self, key: &str, value: Bytes, expect: Expect) -> Result<Version, StateError> {
+        self.0.put(key, value, expect).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cas_checks_read_back_only_where_read_your_writes_is_declared() {
+    let cas_checks = [
         "put-absent-creates-once",
+        "cas-current-version-wins",
         "cas-stale-version-conflicts",
         "cas-exactly-one-winner",
-    ] {
-        let r = status_of(&results, failing);
-        assert_eq!(
-            r.status,
-            CheckStatus::Fail,
-            "{failing} should catch blind writes"
-        );
-        assert!(!r.detail.is_empty());
+    ];
+    for read_your_writes in [true, false] {
+        let store = NothingFound(Memory::new(), claiming_cas(read_your_writes));
+        let results = check(Target::State(Arc::new(store))).await;
+        for name in cas_checks {
+            let r = status_of(&results, name);
+            let (expected, why) = if read_your_writes {
+                (CheckStatus::Fail, "its read-back finds nothing")
+            } else {
+                (CheckStatus::Pass, "the writes alone are right")
+            };
+            assert_eq!(r.status, expected, "{name}: {why}: {}", r.detail);
+            assert_eq!(r.capability.as_deref(), Some("cas"));
+        }
     }
-    assert_eq!(
-        status_of(&results, "read-your-writes").status,
-        CheckStatus::Pass
-    );
 }
 
 /// Claims atomic multi-event appends but writes a batch one event at a time, a millisecond
-/// apart (as one request per event over a network would).
-struct OneAtATime(Memory);
+/// apart (as one request per event over a network would), and ignores expectations.
+struct OneAtATime(Memory, Descriptor);
+
+impl OneAtATime {
+    fn new(read_your_writes: bool) -> Self {
+        Self(Memory::new(), claiming_cas(read_your_writes))
+    }
+}
 
 impl Adapter for OneAtATime {
     fn descriptor(&self) -> &Descriptor {
-        Adapter::descriptor(&self.0)
+        &self.1
     }
 }
 
@@ -166,7 +228,7 @@ impl EventStore for OneAtATime {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_that_splits_batches_fails_the_atomicity_check() {
-    let results = check(Target::Events(Arc::new(OneAtATime(Memory::new())))).await;
+    let results = check(Target::Events(Arc::new(OneAtATime::new(true)))).await;
     let atomic = status_of(&results, "multi-event-append-is-atomic");
     assert_eq!(atomic.status, CheckStatus::Fail, "{}", atomic.detail);
     assert!(
@@ -174,4 +236,19 @@ async fn a_store_that_splits_batches_fails_the_atomicity_check() {
         "{}",
         atomic.detail
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_store_that_ignores_expectations_fails_the_cas_checks_without_reading_back() {
+    let results = check(Target::Events(Arc::new(OneAtATime::new(false)))).await;
+    for failing in [
+        "append-no-stream-creates-once",
+        "append-exact-revision",
+        "append-exactly-one-winner",
+    ] {
+        let r = status_of(&results, failing);
+        assert_eq!(r.status, CheckStatus::Fail, "{failing}: {}", r.detail);
+    }
+    let atomic = status_of(&results, "multi-event-append-is-atomic");
+    assert_eq!(atomic.status, CheckStatus::Unsupported, "it reads back");
 }

@@ -1,6 +1,6 @@
 //! Checks of the EventStore contract.
 
-use super::{Check, Needs, RACERS, Verdict, ensure, expect_conflict, race, shown, step};
+use super::{Check, Needs, Plan, RACERS, Verdict, ensure, expect_conflict, race, shown, step};
 use bytes::Bytes;
 use statebench_adapters::{
     EventData, EventStore, ExpectRevision, ReadFrom, RecordedEvent, Revision, StoreError,
@@ -16,7 +16,9 @@ type Store = Arc<dyn EventStore>;
 const READ_ALL: usize = 1_000;
 
 const RYW: &[Needs] = &[Needs::ReadYourWrites];
-const CAS_RYW: &[Needs] = &[Needs::Cas, Needs::ReadYourWrites];
+/// Expected-revision checks verify what the append results prove, and read back only where
+/// the subject declares read-your-writes.
+const CAS: &[Needs] = &[Needs::Cas];
 
 pub(super) const CHECKS: &[Check<dyn EventStore>] = &[
     Check {
@@ -26,12 +28,12 @@ pub(super) const CHECKS: &[Check<dyn EventStore>] = &[
     },
     Check {
         name: "append-no-stream-creates-once",
-        needs: CAS_RYW,
+        needs: CAS,
         run: no_stream_once,
     },
     Check {
         name: "append-exact-revision",
-        needs: CAS_RYW,
+        needs: CAS,
         run: exact_revision,
     },
     Check {
@@ -56,7 +58,7 @@ pub(super) const CHECKS: &[Check<dyn EventStore>] = &[
     },
     Check {
         name: "append-exactly-one-winner",
-        needs: CAS_RYW,
+        needs: CAS,
         run: one_winner,
     },
     Check {
@@ -106,11 +108,16 @@ async fn has(
     Ok(events)
 }
 
-fn missing_is_empty(s: Store, k: String) -> Verdict {
+/// [`has`], for checks that need only the count.
+async fn has_n(s: &Store, stream: &str, count: usize, after: &str) -> Result<(), String> {
+    has(s, stream, count, after).await.map(drop)
+}
+
+fn missing_is_empty(s: Store, k: String, _: Plan) -> Verdict {
     Box::pin(async move { has(&s, &k, 0, "nothing was written").await.map(drop) })
 }
 
-fn no_stream_once(s: Store, k: String) -> Verdict {
+fn no_stream_once(s: Store, k: String, plan: Plan) -> Verdict {
     Box::pin(async move {
         let first = step(
             "append(no stream)",
@@ -121,13 +128,12 @@ fn no_stream_once(s: Store, k: String) -> Verdict {
             .append(&k, vec![event("B", "2")], ExpectRevision::NoStream)
             .await;
         expect_conflict("a second append(no stream)", second, first.last)?;
-        has(&s, &k, 1, "a refused append(no stream)")
+        plan.read_back(has_n(&s, &k, 1, "a refused append(no stream)"))
             .await
-            .map(drop)
     })
 }
 
-fn exact_revision(s: Store, k: String) -> Verdict {
+fn exact_revision(s: Store, k: String, plan: Plan) -> Verdict {
     Box::pin(async move {
         let first = step(
             "append",
@@ -151,11 +157,12 @@ fn exact_revision(s: Store, k: String) -> Verdict {
             stale,
             second.last,
         )?;
-        has(&s, &k, 2, "a refused stale append").await.map(drop)
+        plan.read_back(has_n(&s, &k, 2, "a refused stale append"))
+            .await
     })
 }
 
-fn read_in_order(s: Store, k: String) -> Verdict {
+fn read_in_order(s: Store, k: String, _: Plan) -> Verdict {
     Box::pin(async move {
         let written = [("A", "first"), ("B", "second"), ("C", "")];
         for (kind, data) in written {
@@ -194,7 +201,7 @@ fn increasing(events: &[RecordedEvent]) -> Result<(), String> {
     Ok(())
 }
 
-fn ack_matches_read(s: Store, k: String) -> Verdict {
+fn ack_matches_read(s: Store, k: String, _: Plan) -> Verdict {
     Box::pin(async move {
         let mut acks = Vec::new();
         for i in 0..3 {
@@ -223,7 +230,7 @@ fn ack_matches_read(s: Store, k: String) -> Verdict {
     })
 }
 
-fn dense(s: Store, k: String) -> Verdict {
+fn dense(s: Store, k: String, _: Plan) -> Verdict {
     Box::pin(async move {
         for i in 0..4 {
             let one = vec![event("A", &i.to_string())];
@@ -240,7 +247,7 @@ fn dense(s: Store, k: String) -> Verdict {
     })
 }
 
-fn read_after_and_max(s: Store, k: String) -> Verdict {
+fn read_after_and_max(s: Store, k: String, _: Plan) -> Verdict {
     Box::pin(async move {
         let batch = (0..5).map(|i| event("A", &i.to_string())).collect();
         step("append", s.append(&k, batch, ExpectRevision::Any).await)?;
@@ -268,136 +275,144 @@ fn read_after_and_max(s: Store, k: String) -> Verdict {
     })
 }
 
-fn one_winner(s: Store, k: String) -> Verdict {
-    Box::pin(async move {
-        let start = vec![event("Start", "")];
-        let start = step("append", s.append(&k, start, ExpectRevision::Any).await)?;
-        let results = race(|i| {
-            let (s, k) = (s.clone(), k.clone());
-            async move {
-                let one = vec![event("Race", &i.to_string())];
-                s.append(&k, one, ExpectRevision::Exact(start.last)).await
-            }
-        })
-        .await?;
-        let mut winners = 0;
-        for result in results {
-            match result {
-                Ok(_) => winners += 1,
-                Err(StoreError::Conflict { .. }) => {}
-                Err(e) => return Err(format!("a racing append: {e}")),
-            }
-        }
-        ensure(winners == 1, || {
-            format!(
-                "{winners} of {RACERS} appends expecting revision {} succeeded",
-                start.last
-            )
-        })?;
-        has(&s, &k, 2, "the race").await.map(drop)
-    })
+fn one_winner(s: Store, k: String, plan: Plan) -> Verdict {
+    Box::pin(async move { plan.rounds(&k, |k| one_winner_round(&s, k, plan)).await })
 }
 
-fn any_never_conflicts(s: Store, k: String) -> Verdict {
-    Box::pin(async move {
-        let results = race(|i| {
-            let (s, k) = (s.clone(), k.clone());
-            async move {
-                s.append(&k, vec![event("Any", &i.to_string())], ExpectRevision::Any)
-                    .await
-            }
-        })
-        .await?;
-        for result in results {
-            step("append(any)", result)?;
+/// Races `RACERS` appends expecting one revision: exactly one may win.
+async fn one_winner_round(s: &Store, k: String, plan: Plan) -> Result<(), String> {
+    let start = vec![event("Start", "")];
+    let start = step("append", s.append(&k, start, ExpectRevision::Any).await)?;
+    let results = race(|i| {
+        let (s, k) = (s.clone(), k.clone());
+        async move {
+            let one = vec![event("Race", &i.to_string())];
+            s.append(&k, one, ExpectRevision::Exact(start.last)).await
         }
-        let events = has(&s, &k, RACERS, &format!("{RACERS} appends")).await?;
-        increasing(&events)
     })
-}
-
-fn atomic_batches(s: Store, k: String) -> Verdict {
-    Box::pin(async move {
-        const SIZE: u64 = 8;
-        const READERS: usize = 3;
-        const MIN_BATCHES: u64 = 20;
-        const MAX_BATCHES: u64 = READ_ALL as u64 / SIZE - 1;
-        // Readers count the reads that saw the stream while it was being written; the writer
-        // goes on until enough did (or one saw part of a batch), so that the check has
-        // watched the store mid-write.
-        const ENOUGH_OVERLAPS: u64 = 30;
-        let overlaps = Arc::new(AtomicU64::new(0));
-        let partial = Arc::new(AtomicU64::new(0));
-        let writing = Arc::new(AtomicBool::new(true));
-        let ready = Arc::new(tokio::sync::Barrier::new(READERS + 1));
-        let mut readers = tokio::task::JoinSet::new();
-        for _ in 0..READERS {
-            let (s, k, ready) = (s.clone(), k.clone(), ready.clone());
-            let (overlaps, partial, writing) = (overlaps.clone(), partial.clone(), writing.clone());
-            readers.spawn(async move {
-                ready.wait().await;
-                while writing.load(Ordering::Acquire) {
-                    let read = s.read(&k, ReadFrom::Start, READ_ALL).await;
-                    let seen = read.map_err(|e| e.to_string())?.len() as u64;
-                    if !seen.is_multiple_of(SIZE) {
-                        partial.store(seen, Ordering::Release);
-                    } else if seen > 0 {
-                        overlaps.fetch_add(1, Ordering::Relaxed);
-                    }
-                    tokio::task::yield_now().await;
-                }
-                Ok::<_, String>(())
-            });
+    .await?;
+    let mut winners = 0;
+    for result in results {
+        match result {
+            Ok(_) => winners += 1,
+            Err(StoreError::Conflict { .. }) => {}
+            Err(e) => return Err(format!("a racing append: {e}")),
         }
-        ready.wait().await;
-        let (mut written, mut failure) = (0, None);
-        let go_on = |written| {
-            partial.load(Ordering::Acquire) == 0
-                && written < MAX_BATCHES
-                && (written < MIN_BATCHES || overlaps.load(Ordering::Relaxed) < ENOUGH_OVERLAPS)
-        };
-        while failure.is_none() && go_on(written) {
-            let batch = (0..SIZE)
-                .map(|i| event("Part", &format!("{written}.{i}")))
-                .collect();
-            if let Err(e) = s.append(&k, batch, ExpectRevision::Any).await {
-                failure = Some(format!("append(batch): {e}"));
-            }
-            written += 1;
-            // Give the readers a chance to look before the next batch (bounded: 20 ms).
-            let before = overlaps.load(Ordering::Relaxed);
-            for _ in 0..20 {
-                if overlaps.load(Ordering::Relaxed) > before || partial.load(Ordering::Acquire) > 0
-                {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(1)).await;
-            }
-        }
-        writing.store(false, Ordering::Release);
-        while let Some(joined) = readers.join_next().await {
-            joined.map_err(|e| format!("a reader task failed: {e}"))??;
-        }
-        if let Some(failure) = failure {
-            return Err(failure);
-        }
-        let seen = partial.load(Ordering::Acquire);
-        ensure(seen == 0, || {
-            format!("a reader saw {seen} events: part of an {SIZE}-event append")
-        })?;
-        let overlaps = overlaps.load(Ordering::Relaxed);
-        ensure(overlaps >= ENOUGH_OVERLAPS, || {
-            format!("inconclusive: only {overlaps} reads overlapped {written} appends")
-        })?;
-        has(
-            &s,
-            &k,
-            (written * SIZE) as usize,
-            &format!("{written} batches of {SIZE}"),
+    }
+    ensure(winners == 1, || {
+        format!(
+            "{winners} of {RACERS} appends expecting revision {} succeeded",
+            start.last
         )
-        .await
-        .map(drop)
+    })?;
+    plan.read_back(has_n(s, &k, 2, "the race")).await
+}
+
+fn any_never_conflicts(s: Store, k: String, plan: Plan) -> Verdict {
+    Box::pin(async move { plan.rounds(&k, |k| any_round(&s, k)).await })
+}
+
+/// Races `RACERS` appends without expectation: every one is appended.
+async fn any_round(s: &Store, k: String) -> Result<(), String> {
+    let results = race(|i| {
+        let (s, k) = (s.clone(), k.clone());
+        async move {
+            s.append(&k, vec![event("Any", &i.to_string())], ExpectRevision::Any)
+                .await
+        }
     })
+    .await?;
+    for result in results {
+        step("append(any)", result)?;
+    }
+    let events = has(s, &k, RACERS, &format!("{RACERS} appends")).await?;
+    increasing(&events)
+}
+
+fn atomic_batches(s: Store, k: String, plan: Plan) -> Verdict {
+    Box::pin(async move { plan.rounds(&k, |k| atomic_round(&s, k)).await })
+}
+
+/// Appends batches while readers watch the stream: no reader may see part of a batch.
+async fn atomic_round(s: &Store, k: String) -> Result<(), String> {
+    const SIZE: u64 = 8;
+    const READERS: usize = 3;
+    const MIN_BATCHES: u64 = 20;
+    const MAX_BATCHES: u64 = READ_ALL as u64 / SIZE - 1;
+    // Readers count the reads that saw the stream while it was being written; the writer
+    // goes on until enough did (or one saw part of a batch), so that the check has
+    // watched the store mid-write.
+    const ENOUGH_OVERLAPS: u64 = 30;
+    let overlaps = Arc::new(AtomicU64::new(0));
+    let partial = Arc::new(AtomicU64::new(0));
+    let writing = Arc::new(AtomicBool::new(true));
+    let ready = Arc::new(tokio::sync::Barrier::new(READERS + 1));
+    let mut readers = tokio::task::JoinSet::new();
+    for _ in 0..READERS {
+        let (s, k, ready) = (s.clone(), k.clone(), ready.clone());
+        let (overlaps, partial, writing) = (overlaps.clone(), partial.clone(), writing.clone());
+        readers.spawn(async move {
+            ready.wait().await;
+            while writing.load(Ordering::Acquire) {
+                let read = s.read(&k, ReadFrom::Start, READ_ALL).await;
+                let seen = read.map_err(|e| e.to_string())?.len() as u64;
+                if !seen.is_multiple_of(SIZE) {
+                    partial.store(seen, Ordering::Release);
+                } else if seen > 0 {
+                    overlaps.fetch_add(1, Ordering::Relaxed);
+                }
+                tokio::task::yield_now().await;
+            }
+            Ok::<_, String>(())
+        });
+    }
+    ready.wait().await;
+    let (mut written, mut failure) = (0, None);
+    let go_on = |written| {
+        partial.load(Ordering::Acquire) == 0
+            && written < MAX_BATCHES
+            && (written < MIN_BATCHES || overlaps.load(Ordering::Relaxed) < ENOUGH_OVERLAPS)
+    };
+    while failure.is_none() && go_on(written) {
+        let batch = (0..SIZE)
+            .map(|i| event("Part", &format!("{written}.{i}")))
+            .collect();
+        if let Err(e) = s.append(&k, batch, ExpectRevision::Any).await {
+            failure = Some(format!("append(batch): {e}"));
+        }
+        written += 1;
+        // Give the readers a chance to look before the next batch (bounded: 20 ms).
+        let before = overlaps.load(Ordering::Relaxed);
+        for _ in 0..20 {
+            if overlaps.load(Ordering::Relaxed) > before || partial.load(Ordering::Acquire) > 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+    writing.store(false, Ordering::Release);
+    while let Some(joined) = readers.join_next().await {
+        joined.map_err(|e| format!("a reader task failed: {e}"))??;
+    }
+    if let Some(failure) = failure {
+        return Err(failure);
+    }
+    let seen = partial.load(Ordering::Acquire);
+    ensure(seen == 0, || {
+        format!("a reader saw {seen} events: part of an {SIZE}-event append")
+    })?;
+    let overlaps = overlaps.load(Ordering::Relaxed);
+    ensure(overlaps >= ENOUGH_OVERLAPS, || {
+        format!("inconclusive: only {overlaps} reads overlapped {written} appends")
+    })?;
+    has(
+        s,
+        &k,
+        (written * SIZE) as usize,
+        &format!("{written} batches of {SIZE}"),
+    )
+    .await
+    .map(drop)
 }
 
 /// Event ids unique to this run (derived from the check's key prefix), so that stores that
@@ -409,7 +424,7 @@ fn ids(prefix: &str, n: u64) -> Vec<Uuid> {
     (1..=n).map(|i| Uuid::from_u64_pair(seed, i)).collect()
 }
 
-fn idempotent(s: Store, k: String) -> Verdict {
+fn idempotent(s: Store, k: String, _: Plan) -> Verdict {
     Box::pin(async move {
         let batch: Vec<EventData> = ids(&k, 2)
             .into_iter()

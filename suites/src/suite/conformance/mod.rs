@@ -20,13 +20,52 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(30);
 
 type Verdict = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
 
+/// How many rounds a check that races runs, each on a fresh key, stopping at the first
+/// failure: a store that is only sometimes wrong passes a single round by luck.
+pub const ROUNDS: usize = 20;
+
 /// One check of the contract over store type `S`, run on keys below a prefix of its own.
-/// It runs only when the adapter declares every capability it `needs`; checks that read back
-/// what they wrote need read-your-writes.
+/// It runs only when the adapter declares every capability it `needs`; checks that can only
+/// be verified by reading back what they wrote need read-your-writes.
 struct Check<S: ?Sized> {
     name: &'static str,
     needs: &'static [Needs],
-    run: fn(Arc<S>, String) -> Verdict,
+    run: fn(Arc<S>, String, Plan) -> Verdict,
+}
+
+/// How the checks run on one subject.
+#[derive(Clone, Copy, Debug)]
+struct Plan {
+    /// Whether a check reads back what it wrote: only when the subject declares
+    /// read-your-writes, since a read may otherwise come from an older copy (a cache).
+    read_back: bool,
+    /// How many rounds each race runs.
+    rounds: usize,
+}
+
+impl Plan {
+    /// Runs `verify` only when the subject promises that reads see its writes.
+    async fn read_back(
+        self,
+        verify: impl Future<Output = Result<(), String>>,
+    ) -> Result<(), String> {
+        if self.read_back { verify.await } else { Ok(()) }
+    }
+
+    /// Runs `round` on fresh keys below `key` until one fails (saying which) or all pass.
+    async fn rounds<F, Fut>(self, key: &str, mut round: F) -> Result<(), String>
+    where
+        F: FnMut(String) -> Fut,
+        Fut: Future<Output = Result<(), String>>,
+    {
+        let total = self.rounds;
+        for n in 1..=total {
+            round(format!("{key}round-{n}"))
+                .await
+                .map_err(|e| format!("round {n} of {total}: {e}"))?;
+        }
+        Ok(())
+    }
 }
 
 /// The capability a check verifies.
@@ -61,16 +100,46 @@ impl Needs {
     }
 }
 
-/// Runs every check of the subject's interface; keys go below `prefix`, unique to the run.
+/// Runs every check of the subject's interface, each race [`ROUNDS`] times; keys go below
+/// `prefix`, unique to the run.
 pub async fn run(subject: &Subject, prefix: &str, progress: &dyn Progress) -> Vec<CheckResult> {
+    run_rounds(subject, prefix, progress, ROUNDS).await
+}
+
+/// [`run`], with each race run `rounds` times (at least once): fewer only to show what
+/// repetition buys.
+pub async fn run_rounds(
+    subject: &Subject,
+    prefix: &str,
+    progress: &dyn Progress,
+    rounds: usize,
+) -> Vec<CheckResult> {
+    let plan = Plan {
+        read_back: subject
+            .descriptor()
+            .capabilities
+            .read_your_writes
+            .is_supported(),
+        rounds: rounds.max(1),
+    };
     match &subject.target {
-        Target::State(store) => run_all(subject, store, state::CHECKS, prefix, progress).await,
+        Target::State(store) => {
+            run_all(subject, store, state::CHECKS, prefix, progress, plan).await
+        }
         Target::Events(store) => {
-            let mut results = run_all(subject, store, events::CHECKS, prefix, progress).await;
+            let mut results = run_all(subject, store, events::CHECKS, prefix, progress, plan).await;
             results.extend(match &subject.snapshots {
                 Some(snapshots) => {
                     let prefix = format!("{prefix}snapshots/");
-                    run_all(subject, snapshots, snapshots::CHECKS, &prefix, progress).await
+                    run_all(
+                        subject,
+                        snapshots,
+                        snapshots::CHECKS,
+                        &prefix,
+                        progress,
+                        plan,
+                    )
+                    .await
                 }
                 None => snapshots::CHECKS
                     .iter()
@@ -94,6 +163,7 @@ async fn run_all<S: ?Sized>(
     checks: &[Check<S>],
     prefix: &str,
     progress: &dyn Progress,
+    plan: Plan,
 ) -> Vec<CheckResult> {
     let caps = &subject.descriptor().capabilities;
     progress.begin(
@@ -109,7 +179,7 @@ async fn run_all<S: ?Sized>(
         let (status, detail) = match missing {
             Some(reason) => (CheckStatus::Unsupported, reason),
             None => {
-                let verdict = (check.run)(store.clone(), format!("{prefix}{}/", check.name));
+                let verdict = (check.run)(store.clone(), format!("{prefix}{}/", check.name), plan);
                 match tokio::time::timeout(CHECK_TIMEOUT, verdict).await {
                     Ok(Ok(())) => (CheckStatus::Pass, String::new()),
                     Ok(Err(detail)) => (CheckStatus::Fail, detail),
@@ -171,15 +241,22 @@ where
 }
 
 /// Runs `RACERS` copies of `race` at once (each gets its number) and returns their results.
+/// The racers wait for one another at a start line, so that the first does not finish
+/// before the last has started.
 async fn race<R, F, Fut>(race: F) -> Result<Vec<R>, String>
 where
     R: Send + 'static,
     F: Fn(usize) -> Fut,
     Fut: Future<Output = R> + Send + 'static,
 {
+    let start = Arc::new(tokio::sync::Barrier::new(RACERS));
     let mut racers = tokio::task::JoinSet::new();
     for i in 0..RACERS {
-        racers.spawn(race(i));
+        let (start, run) = (start.clone(), race(i));
+        racers.spawn(async move {
+            start.wait().await;
+            run.await
+        });
     }
     let mut results = Vec::with_capacity(RACERS);
     while let Some(joined) = racers.join_next().await {
@@ -191,4 +268,54 @@ where
 /// Bytes as text for a message.
 fn shown(bytes: &[u8]) -> String {
     format!("{:?}", String::from_utf8_lossy(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(rounds: usize) -> Plan {
+        Plan {
+            read_back: false,
+            rounds,
+        }
+    }
+
+    #[tokio::test]
+    async fn rounds_use_fresh_keys_and_stop_at_the_first_failure_naming_it() {
+        let mut keys = Vec::new();
+        let outcome = plan(ROUNDS)
+            .rounds("check/", |key| {
+                keys.push(key);
+                let n = keys.len();
+                async move { ensure(n != 7, || "2 of 16 writers won".to_owned()) }
+            })
+            .await;
+        assert_eq!(
+            outcome,
+            Err("round 7 of 20: 2 of 16 writers won".to_owned())
+        );
+        assert_eq!(keys.len(), 7, "no round after the failure");
+        assert_eq!(keys[0], "check/round-1");
+        assert!(keys.windows(2).all(|w| w[0] != w[1]));
+    }
+
+    #[tokio::test]
+    async fn every_round_runs_when_all_pass_and_read_back_runs_only_when_planned() {
+        let mut ran = 0;
+        let outcome = plan(ROUNDS)
+            .rounds("k/", |_| {
+                ran += 1;
+                async { Ok(()) }
+            })
+            .await;
+        assert_eq!((outcome, ran), (Ok(()), ROUNDS));
+        let failing = || async { Err::<(), _>("read back".to_owned()) };
+        assert_eq!(plan(1).read_back(failing()).await, Ok(()));
+        let reading = Plan {
+            read_back: true,
+            rounds: 1,
+        };
+        assert_eq!(reading.read_back(failing()).await, Err("read back".into()));
+    }
 }

@@ -1,6 +1,6 @@
 //! Checks of the snapshots an event store keeps beside its streams.
 
-use super::{Check, Needs, Verdict, ensure, shown, step};
+use super::{Check, Needs, Plan, Verdict, ensure, shown, step};
 use bytes::Bytes;
 use statebench_adapters::{Revision, Snapshot, Snapshots};
 use std::sync::Arc;
@@ -27,7 +27,7 @@ fn snapshot(revision: u64, state: &'static str) -> Snapshot {
     }
 }
 
-fn round_trip(s: Store, k: String) -> Verdict {
+fn round_trip(s: Store, k: String, _: Plan) -> Verdict {
     Box::pin(async move {
         let none = step("load", s.load_snapshot(&k).await)?;
         ensure(none.is_none(), || {
@@ -45,7 +45,7 @@ fn round_trip(s: Store, k: String) -> Verdict {
     })
 }
 
-fn keeps_newest(s: Store, k: String) -> Verdict {
+fn keeps_newest(s: Store, k: String, _: Plan) -> Verdict {
     Box::pin(async move {
         step("save", s.save_snapshot(&k, snapshot(5, "new")).await)?;
         step(

@@ -1,6 +1,6 @@
 //! Checks of the StateStore contract.
 
-use super::{Check, Needs, RACERS, Verdict, ensure, expect_conflict, race, shown, step};
+use super::{Check, Needs, Plan, RACERS, Verdict, ensure, expect_conflict, race, shown, step};
 use bytes::Bytes;
 use statebench_adapters::{Expect, StateStore, StoreError, Version};
 use std::sync::Arc;
@@ -8,7 +8,9 @@ use std::sync::Arc;
 type Store = Arc<dyn StateStore>;
 
 const RYW: &[Needs] = &[Needs::ReadYourWrites];
-const CAS_RYW: &[Needs] = &[Needs::Cas, Needs::ReadYourWrites];
+/// Compare-and-set checks verify what the write results prove, and read back only where the
+/// subject declares read-your-writes.
+const CAS: &[Needs] = &[Needs::Cas];
 
 pub(super) const CHECKS: &[Check<dyn StateStore>] = &[
     Check {
@@ -23,17 +25,17 @@ pub(super) const CHECKS: &[Check<dyn StateStore>] = &[
     },
     Check {
         name: "put-absent-creates-once",
-        needs: CAS_RYW,
+        needs: CAS,
         run: absent_once,
     },
     Check {
         name: "cas-current-version-wins",
-        needs: CAS_RYW,
+        needs: CAS,
         run: cas_current,
     },
     Check {
         name: "cas-stale-version-conflicts",
-        needs: CAS_RYW,
+        needs: CAS,
         run: cas_stale,
     },
     Check {
@@ -43,7 +45,7 @@ pub(super) const CHECKS: &[Check<dyn StateStore>] = &[
     },
     Check {
         name: "cas-exactly-one-winner",
-        needs: CAS_RYW,
+        needs: CAS,
         run: one_winner,
     },
     Check {
@@ -91,7 +93,7 @@ async fn one_then_two(s: &Store, k: &str) -> Result<(Version, Version), String> 
     Ok((v1, v2))
 }
 
-fn get_missing(s: Store, k: String) -> Verdict {
+fn get_missing(s: Store, k: String, _: Plan) -> Verdict {
     Box::pin(async move {
         match step("get", s.get(&k).await)? {
             None => Ok(()),
@@ -100,14 +102,14 @@ fn get_missing(s: Store, k: String) -> Verdict {
     })
 }
 
-fn read_your_writes(s: Store, k: String) -> Verdict {
+fn read_your_writes(s: Store, k: String, _: Plan) -> Verdict {
     Box::pin(async move {
         let version = step("put", s.put(&k, text("mine"), Expect::Any).await)?;
         holds(&s, &k, &text("mine"), version, "an acknowledged put").await
     })
 }
 
-fn absent_once(s: Store, k: String) -> Verdict {
+fn absent_once(s: Store, k: String, plan: Plan) -> Verdict {
     Box::pin(async move {
         let first = step(
             "first put(absent)",
@@ -115,30 +117,33 @@ fn absent_once(s: Store, k: String) -> Verdict {
         )?;
         let second = s.put(&k, text("b"), Expect::Absent).await;
         expect_conflict("a second put(absent)", second, first)?;
-        holds(&s, &k, &text("a"), first, "a refused put(absent)").await
+        plan.read_back(holds(&s, &k, &text("a"), first, "a refused put(absent)"))
+            .await
     })
 }
 
-fn cas_current(s: Store, k: String) -> Verdict {
+fn cas_current(s: Store, k: String, plan: Plan) -> Verdict {
     Box::pin(async move {
         let (v1, v2) = one_then_two(&s, &k).await?;
         ensure(v2 > v1, || {
             format!("version {v2} after {v1} is not greater")
         })?;
-        holds(&s, &k, &text("two"), v2, "put(version)").await
+        plan.read_back(holds(&s, &k, &text("two"), v2, "put(version)"))
+            .await
     })
 }
 
-fn cas_stale(s: Store, k: String) -> Verdict {
+fn cas_stale(s: Store, k: String, plan: Plan) -> Verdict {
     Box::pin(async move {
         let (v1, v2) = one_then_two(&s, &k).await?;
         let stale = s.put(&k, text("stale"), Expect::Version(v1)).await;
         expect_conflict(&format!("a put expecting stale version {v1}"), stale, v2)?;
-        holds(&s, &k, &text("two"), v2, "a refused stale put").await
+        plan.read_back(holds(&s, &k, &text("two"), v2, "a refused stale put"))
+            .await
     })
 }
 
-fn versions_increase(s: Store, k: String) -> Verdict {
+fn versions_increase(s: Store, k: String, _: Plan) -> Verdict {
     Box::pin(async move {
         let mut last: Option<Version> = None;
         for i in 0..5 {
@@ -154,39 +159,43 @@ fn versions_increase(s: Store, k: String) -> Verdict {
     })
 }
 
-fn one_winner(s: Store, k: String) -> Verdict {
-    Box::pin(async move {
-        let start = step("put", s.put(&k, text("start"), Expect::Any).await)?;
-        let results = race(|i| {
-            let (s, k) = (s.clone(), k.clone());
-            async move {
-                let value = text(&format!("writer-{i}"));
-                (
-                    value.clone(),
-                    s.put(&k, value, Expect::Version(start)).await,
-                )
-            }
-        })
-        .await?;
-        let mut winners = Vec::new();
-        for (value, result) in results {
-            match result {
-                Ok(version) => winners.push((value, version)),
-                Err(StoreError::Conflict { .. }) => {}
-                Err(e) => return Err(format!("a racing put: {e}")),
-            }
-        }
-        let [(value, version)] = winners.as_slice() else {
-            return Err(format!(
-                "{} of {RACERS} writers expecting version {start} succeeded",
-                winners.len()
-            ));
-        };
-        holds(&s, &k, value, *version, "the race").await
-    })
+fn one_winner(s: Store, k: String, plan: Plan) -> Verdict {
+    Box::pin(async move { plan.rounds(&k, |k| one_winner_round(&s, k, plan)).await })
 }
 
-fn values_round_trip(s: Store, k: String) -> Verdict {
+/// Races `RACERS` writers expecting one version: exactly one may win.
+async fn one_winner_round(s: &Store, k: String, plan: Plan) -> Result<(), String> {
+    let start = step("put", s.put(&k, text("start"), Expect::Any).await)?;
+    let results = race(|i| {
+        let (s, k) = (s.clone(), k.clone());
+        async move {
+            let value = text(&format!("writer-{i}"));
+            (
+                value.clone(),
+                s.put(&k, value, Expect::Version(start)).await,
+            )
+        }
+    })
+    .await?;
+    let mut winners = Vec::new();
+    for (value, result) in results {
+        match result {
+            Ok(version) => winners.push((value, version)),
+            Err(StoreError::Conflict { .. }) => {}
+            Err(e) => return Err(format!("a racing put: {e}")),
+        }
+    }
+    let [(value, version)] = winners.as_slice() else {
+        return Err(format!(
+            "{} of {RACERS} writers expecting version {start} succeeded",
+            winners.len()
+        ));
+    };
+    plan.read_back(holds(s, &k, value, *version, "the race"))
+        .await
+}
+
+fn values_round_trip(s: Store, k: String, _: Plan) -> Verdict {
     Box::pin(async move {
         let every_byte: Vec<u8> = (0..64 * 1024).map(|i| (i % 256) as u8).collect();
         for (name, value) in [
@@ -207,7 +216,7 @@ fn values_round_trip(s: Store, k: String) -> Verdict {
     })
 }
 
-fn keys_round_trip(s: Store, k: String) -> Verdict {
+fn keys_round_trip(s: Store, k: String, _: Plan) -> Verdict {
     Box::pin(async move {
         let suffixes = [
             "plain",
