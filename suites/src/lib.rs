@@ -11,6 +11,7 @@ pub mod executor;
 pub mod faults;
 pub mod generate;
 pub mod history;
+pub mod ledger;
 pub mod outcome;
 pub mod progress;
 pub mod results;

@@ -337,6 +337,10 @@ pub struct Trial {
     pub measured: PhaseStats,
     /// The HdrHistogram interval log of the measured phase, relative to the run directory.
     pub interval_log: Option<String>,
+    /// Checks of what the trial's operations left behind: lost updates, where it ran
+    /// commands.
+    #[serde(default)]
+    pub checks: Vec<ConsistencyCheck>,
 }
 
 /// Counts by outcome.

@@ -1,9 +1,11 @@
 //! A subject is one adapter driven through one interface; its runner maps workload
 //! operations onto that interface.
 
+use crate::check::Verdict;
 use crate::domain::{Account, Command, Event, INITIAL_BALANCE, Payload};
 use crate::executor::{Executor, Snapshotting, load};
 use crate::generate::{KeySpace, Op};
+use crate::ledger::{Ledger, Settled};
 use crate::outcome::{Executed, Outcome};
 use crate::results::Interface;
 use crate::workload::{OpKind, Workload};
@@ -97,6 +99,19 @@ impl Subject {
     }
 }
 
+/// What an operation does to an account's balance.
+enum Change {
+    None,
+    By(i64),
+    Overwrite,
+}
+
+/// Whether the workload's operations change balances on this subject: then books are kept.
+fn changes_balances(subject: &Subject, workload: &Workload) -> bool {
+    let events = subject.interface() == Interface::Events;
+    workload.mix.command > 0 || (events && (workload.mix.write > 0 || workload.mix.append > 0))
+}
+
 /// Runs operations of one workload on one subject.
 pub struct Runner {
     target: Target,
@@ -105,6 +120,8 @@ pub struct Runner {
     payload: Payload,
     load_size: usize,
     executor: Executor,
+    ledger: Option<Arc<Ledger>>,
+    truth: Option<Arc<dyn Layered>>,
 }
 
 impl Runner {
@@ -112,6 +129,7 @@ impl Runner {
     pub fn new(subject: &Subject, workload: &Workload, keys: Arc<KeySpace>) -> Self {
         let max = workload.value_size_max.unwrap_or(workload.value_size) as usize;
         let snapshots = subject.snapshots.clone().zip(workload.snapshot_every);
+        let keys_loaded = keys.loaded();
         Self {
             target: subject.target.clone(),
             snapshots,
@@ -121,6 +139,56 @@ impl Runner {
             executor: Executor {
                 max_retries: workload.max_retries,
             },
+            ledger: changes_balances(subject, workload)
+                .then(|| Ledger::new(keys_loaded))
+                .flatten()
+                .map(Arc::new),
+            truth: subject.layers.clone(),
+        }
+    }
+
+    /// Checks each touched account's balance against the books kept while operations ran;
+    /// `None` when the workload changes no balance (or has too many keys for books).
+    pub async fn verify_books(&self) -> Option<Verdict> {
+        let ledger = self.ledger.clone()?;
+        let keys = self.keys.clone();
+        let name = move |k: u64| {
+            let mut name = String::new();
+            keys.name(k, &mut name);
+            name
+        };
+        Some(ledger.verify(&self.target, self.truth.as_ref(), name).await)
+    }
+
+    /// The change `op` makes to an account's balance, as the books count it.
+    fn change(&self, op: &Op) -> Change {
+        let amount = i64::from(op.amount);
+        match (op.kind, &self.target) {
+            (OpKind::Command, _) if op.deposit => Change::By(amount),
+            (OpKind::Command, _) => Change::By(-amount),
+            (OpKind::Write | OpKind::Append, Target::Events(_)) => Change::By(amount),
+            (OpKind::Write, Target::State(_)) => Change::Overwrite,
+            _ => Change::None,
+        }
+    }
+
+    /// Runs one operation, keeping the books; `name` is scratch space for the key's name.
+    pub async fn execute(&self, op: &Op, name: &mut String) -> Executed {
+        let Some(ledger) = &self.ledger else {
+            return self.run(op, name).await;
+        };
+        match self.change(op) {
+            Change::None => self.run(op, name).await,
+            Change::Overwrite => {
+                ledger.overwrite(op.key);
+                self.run(op, name).await
+            }
+            Change::By(delta) => {
+                ledger.begin(op.key, delta);
+                let done = self.run(op, name).await;
+                ledger.end(op.key, delta, Settled::of(&done));
+                done
+            }
         }
     }
 
@@ -129,8 +197,7 @@ impl Runner {
         &self.keys
     }
 
-    /// Runs one operation; `name` is scratch space for the key's name.
-    pub async fn execute(&self, op: &Op, name: &mut String) -> Executed {
+    async fn run(&self, op: &Op, name: &mut String) -> Executed {
         let key = if op.kind == OpKind::Insert {
             self.keys.allocate()
         } else {

@@ -3,17 +3,20 @@
 //! order trials ran in (event streams, for one, grow with every command).
 
 use super::load;
+use crate::check::Validity;
 use crate::engine::tally::{Tally, p99_us};
 use crate::engine::{Engine, Length, Mode, PhaseReport, PhaseSpec};
 use crate::generate::{KeySpace, derive_seed};
 use crate::outcome::Outcome;
 use crate::progress::Progress;
 use crate::results::{
-    Counts, Latency, OpStats, OutcomeStats, PhaseStats, Step, Summary, Trial, encode_histogram,
+    ConsistencyCheck, Counts, Latency, OpStats, OutcomeStats, PhaseStats, Step, Summary, Trial,
+    encode_histogram,
 };
 use crate::subject::{Runner, Subject};
 use crate::units::{self, per_second};
 use crate::workload::{OpKind, Phase, Workload};
+use statebench_adapters::Capability;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
@@ -190,7 +193,18 @@ async fn run(
     };
     let (log, interval_log) = open_log(ctx, &id);
     let report = engine.run(&spec, ctx.progress, log).await;
-    ctx.progress.end(&one_line(&report));
+    let checks = books(prepared, &engine, &report).await;
+    let mut line = one_line(&report);
+    for c in checks
+        .iter()
+        .filter(|c| c.verdict.validity != Validity::Valid)
+    {
+        line += &format!(
+            "; {} {}: {}",
+            c.verdict.check, c.verdict.validity, c.verdict.summary
+        );
+    }
+    ctx.progress.end(&line);
     if let Some(e) = &report.log_error {
         ctx.progress.note(&format!("{id}: {e}"));
     }
@@ -205,7 +219,36 @@ async fn run(
         warmup,
         measured: stats(&report),
         interval_log: interval_log.filter(|_| report.log_error.is_none()),
+        checks,
     }))
+}
+
+/// The lost-update check of the trial's books, when its operations changed balances.
+async fn books(
+    prepared: &Prepared,
+    engine: &Engine,
+    report: &PhaseReport,
+) -> Vec<ConsistencyCheck> {
+    if report.interrupted {
+        return Vec::new();
+    }
+    let Some(verdict) = engine.runner.verify_books().await else {
+        return Vec::new();
+    };
+    let subject = &prepared.subject;
+    let (promised, note) = match &subject.descriptor().capabilities.cas {
+        Capability::Supported if subject.layers.is_some() => (
+            true,
+            "balances read from the truth behind the cache".to_owned(),
+        ),
+        Capability::Supported => (true, String::new()),
+        Capability::Unsupported(reason) => (false, format!("not promised: {reason}")),
+    };
+    vec![ConsistencyCheck {
+        verdict,
+        promised,
+        note,
+    }]
 }
 
 fn open_log(ctx: &Context<'_>, id: &str) -> (Option<Box<dyn Write + Send>>, Option<String>) {

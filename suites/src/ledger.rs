@@ -1,0 +1,265 @@
+//! The books of a trial: for every loaded account, the changes that commands (and appends)
+//! surely made and the ones they may have made, kept as operations run. After the trial, each
+//! touched account's balance must lie between the two: below means lost updates, above means
+//! changes nobody made. Applied after every trial that runs commands, in every suite.
+
+use crate::check::counter::Books;
+use crate::check::{Evidence, MAX_EVIDENCE, Validity, Verdict};
+use crate::domain::{INITIAL_BALANCE, decode_state};
+use crate::executor::replay;
+use crate::outcome::{Executed, Outcome};
+use crate::subject::Target;
+use statebench_adapters::Layered;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+
+/// Above this many loaded keys no books are kept (their memory would dwarf the run's).
+pub const MAX_KEYS: u64 = 1_000_000;
+/// At most this many touched accounts are read back after a trial.
+pub const MAX_CHECKED: usize = 10_000;
+/// Accounts read back at once.
+const READERS: usize = 16;
+
+#[derive(Default)]
+struct Account {
+    acknowledged: AtomicI64,
+    maybe_up: AtomicI64,
+    maybe_down: AtomicI64,
+    touched: AtomicBool,
+    /// A blind write set the balance: the books no longer bound it.
+    overwritten: AtomicBool,
+}
+
+/// How a change ended, for the books.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Settled {
+    /// It took effect.
+    Applied,
+    /// It certainly did not.
+    NotApplied,
+    /// It may have.
+    Maybe,
+}
+
+impl Settled {
+    /// What an executed command or append says about its change.
+    pub fn of(done: &Executed) -> Self {
+        match done.outcome {
+            Outcome::Ok if done.rejected => Self::NotApplied,
+            Outcome::Ok => Self::Applied,
+            Outcome::Conflict => Self::NotApplied,
+            Outcome::Indefinite | Outcome::Fatal => Self::Maybe,
+        }
+    }
+}
+
+/// The books of every loaded account of one trial.
+pub struct Ledger {
+    accounts: Box<[Account]>,
+    changes: AtomicU64,
+}
+
+impl Ledger {
+    /// Books for `keys` accounts; `None` above [`MAX_KEYS`].
+    pub fn new(keys: u64) -> Option<Self> {
+        (keys <= MAX_KEYS).then(|| Self {
+            accounts: (0..keys).map(|_| Account::default()).collect(),
+            changes: AtomicU64::new(0),
+        })
+    }
+
+    /// A change of `delta` to account `key` is about to be attempted.
+    pub fn begin(&self, key: u64, delta: i64) {
+        if let Some(a) = self.accounts.get(key as usize) {
+            a.touched.store(true, Ordering::Relaxed);
+            if delta >= 0 {
+                a.maybe_up.fetch_add(delta, Ordering::Relaxed);
+            } else {
+                a.maybe_down.fetch_add(delta, Ordering::Relaxed);
+            }
+            self.changes.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The change begun with [`Ledger::begin`] ended so.
+    pub fn end(&self, key: u64, delta: i64, settled: Settled) {
+        let Some(a) = self.accounts.get(key as usize) else {
+            return;
+        };
+        if settled == Settled::Maybe {
+            return;
+        }
+        if delta >= 0 {
+            a.maybe_up.fetch_sub(delta, Ordering::Relaxed);
+        } else {
+            a.maybe_down.fetch_sub(delta, Ordering::Relaxed);
+        }
+        if settled == Settled::Applied {
+            a.acknowledged.fetch_add(delta, Ordering::Relaxed);
+        }
+    }
+
+    /// A blind write set account `key`'s balance: its books stop bounding it.
+    pub fn overwrite(&self, key: u64) {
+        if let Some(a) = self.accounts.get(key as usize) {
+            a.overwritten.store(true, Ordering::Relaxed);
+        }
+    }
+
+    fn books(&self, key: usize) -> Books {
+        let a = &self.accounts[key];
+        Books {
+            acknowledged: a.acknowledged.load(Ordering::Relaxed),
+            maybe_up: a.maybe_up.load(Ordering::Relaxed),
+            maybe_down: a.maybe_down.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Reads back every touched account (up to [`MAX_CHECKED`]) and compares its balance
+    /// with its books; `name` names account `key`.
+    pub async fn verify(
+        self: Arc<Self>,
+        target: &Target,
+        truth: Option<&Arc<dyn Layered>>,
+        name: impl Fn(u64) -> String,
+    ) -> Verdict {
+        let touched: Vec<u64> = (0..self.accounts.len())
+            .filter(|&k| {
+                let a = &self.accounts[k];
+                a.touched.load(Ordering::Relaxed) && !a.overwritten.load(Ordering::Relaxed)
+            })
+            .map(|k| k as u64)
+            .collect();
+        let overwritten = self
+            .accounts
+            .iter()
+            .filter(|a| a.overwritten.load(Ordering::Relaxed))
+            .count();
+        let checked: Vec<u64> = touched.iter().copied().take(MAX_CHECKED).collect();
+        let balances = read_all(target, truth, &checked, &name).await;
+        let (mut lost, mut phantom, mut unread) = (0u64, 0u64, 0u64);
+        let mut evidence = Vec::new();
+        for (&key, balance) in checked.iter().zip(&balances) {
+            let Ok(balance) = balance else {
+                unread += 1;
+                continue;
+            };
+            let books = self.books(key as usize);
+            let bounds = books.bounds(INITIAL_BALANCE);
+            let place = bounds.place(*balance);
+            if place == std::cmp::Ordering::Equal {
+                continue;
+            }
+            if place == std::cmp::Ordering::Less {
+                lost += 1;
+            } else {
+                phantom += 1;
+            }
+            if evidence.len() < MAX_EVIDENCE {
+                evidence.push(Evidence {
+                    key: Some(name(key)),
+                    message: format!(
+                        "balance {balance} after the trial; acknowledged changes put it at {} to {} ({} acknowledged, up to {} and {} more in doubt)",
+                        bounds.low, bounds.high, books.acknowledged, books.maybe_up, books.maybe_down
+                    ),
+                    ops: Vec::new(),
+                });
+            }
+        }
+        let n = checked.len() as u64;
+        let mut summary = if lost + phantom > 0 {
+            format!(
+                "{lost} of {n} accounts below their acknowledged changes (lost updates), {phantom} above them"
+            )
+        } else if n == unread {
+            format!("no account could be read back ({n} touched)")
+        } else {
+            format!(
+                "{} accounts each within their acknowledged changes",
+                n - unread
+            )
+        };
+        if touched.len() > checked.len() {
+            summary += &format!(
+                " (the first {} of {} touched)",
+                checked.len(),
+                touched.len()
+            );
+        }
+        if unread > 0 {
+            summary += &format!("; {unread} could not be read back");
+        }
+        if overwritten > 0 {
+            summary += &format!("; {overwritten} set by blind writes left out");
+        }
+        Verdict {
+            check: "lost-updates".into(),
+            validity: if lost + phantom > 0 {
+                Validity::Invalid
+            } else if n == unread {
+                Validity::Unknown
+            } else {
+                Validity::Valid
+            },
+            ops: self.changes.load(Ordering::Relaxed),
+            keys: n,
+            violations: lost + phantom,
+            summary,
+            evidence,
+        }
+    }
+}
+
+/// The balance of each account, read `READERS` at a time.
+async fn read_all(
+    target: &Target,
+    truth: Option<&Arc<dyn Layered>>,
+    keys: &[u64],
+    name: &impl Fn(u64) -> String,
+) -> Vec<Result<i64, String>> {
+    let mut out = Vec::with_capacity(keys.len());
+    for chunk in keys.chunks(READERS) {
+        let mut set = tokio::task::JoinSet::new();
+        for (i, &k) in chunk.iter().enumerate() {
+            let (target, truth, key) = (target.clone(), truth.cloned(), name(k));
+            set.spawn(async move { (i, balance(&target, truth.as_ref(), key).await) });
+        }
+        let mut read: Vec<Result<i64, String>> = vec![Err("not read".into()); chunk.len()];
+        while let Some(joined) = set.join_next().await {
+            if let Ok((i, balance)) = joined {
+                read[i] = balance;
+            }
+        }
+        out.extend(read);
+    }
+    out
+}
+
+async fn balance(
+    target: &Target,
+    truth: Option<&Arc<dyn Layered>>,
+    key: String,
+) -> Result<i64, String> {
+    let read = async {
+        match (target, truth) {
+            (_, Some(layers)) => state_balance(layers.truth(&key).await),
+            (Target::State(store), None) => state_balance(store.get(&key).await),
+            (Target::Events(store), None) => replay(store.as_ref(), &key)
+                .await
+                .map(|(account, _)| account.balance)
+                .map_err(|e| e.error.unwrap_or_default()),
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(15), read)
+        .await
+        .map_err(|_| "no answer within 15 s".to_owned())?
+}
+
+fn state_balance(
+    found: Result<Option<statebench_adapters::Versioned>, statebench_adapters::StateError>,
+) -> Result<i64, String> {
+    match found.map_err(|e| e.to_string())? {
+        Some(v) => decode_state(&v.value).map(|a| a.balance),
+        None => Err("the account is gone".into()),
+    }
+}
