@@ -6,7 +6,7 @@ use statebench::cli::{CheckArgs, Cli, Command, RunArgs};
 use statebench::options::RunOptions;
 use statebench::progress::Bars;
 use statebench::{output, registry, run, summary};
-use statebench_suites::results::CheckStatus;
+use statebench_suites::standing::Standing;
 use statebench_suites::suite::SUITES;
 use statebench_suites::workload::BUILTIN;
 use std::process::ExitCode;
@@ -77,14 +77,31 @@ fn run_command(args: RunArgs) -> anyhow::Result<ExitCode> {
         eprintln!("interrupted: the results hold what was measured before the stop");
         return Ok(ExitCode::from(INTERRUPTED));
     }
-    let failed = results
-        .conformance
+    let judged: Vec<_> = results
+        .subjects
         .iter()
-        .filter(|c| c.status == CheckStatus::Fail)
-        .count();
-    if failed > 0 {
-        eprintln!("{failed} conformance checks failed (see the report)");
+        .filter_map(|s| s.correctness.as_ref().map(|c| (s.name.as_str(), c)))
+        .collect();
+    let failed: Vec<String> = judged
+        .iter()
+        .filter(|(_, c)| c.standing == Standing::Fail)
+        .map(|(name, c)| format!("{name} ({})", c.mark()))
+        .collect();
+    if !failed.is_empty() {
+        eprintln!("checks failed: {} (see the report)", failed.join("; "));
         return Ok(ExitCode::from(NONCONFORMING));
+    }
+    let undecided: Vec<String> = judged
+        .iter()
+        .filter(|(_, c)| c.standing == Standing::Unknown)
+        .map(|(name, c)| format!("{name} ({})", c.undecided.join(", ")))
+        .collect();
+    if !undecided.is_empty() {
+        eprintln!(
+            "checks could not decide: {} (see the report)",
+            undecided.join("; ")
+        );
+        return Ok(ExitCode::from(UNDECIDED));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -122,6 +122,7 @@ pub async fn execute(
             .ok();
     }
     results.interrupted = cancel.is_cancelled();
+    results.settle();
     results.finished_at = now();
     results
 }
@@ -140,6 +141,7 @@ async fn run_subject(
         descriptor: subject.descriptor().clone(),
         provisioning: subject.provisioning.clone(),
         disproved: Vec::new(),
+        correctness: None,
     };
     if let (Some(every), Interface::Events) = (ctx.workload.snapshot_every, subject.interface()) {
         let how = match subject.snapshots {

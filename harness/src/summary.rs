@@ -1,13 +1,14 @@
 //! The summary table printed on stdout at the end of a run.
 
 use statebench_reports::format::{latency_us, rate};
+use statebench_suites::check::Validity;
 use statebench_suites::results::{CheckStatus, Results, Step};
 
 /// One table of every trial, then a line per subject on conformance.
 pub fn render(results: &Results) -> String {
     let mut rows = vec![
         [
-            "subject", "suite", "load", "ops/s", "p50", "p99", "max", "errors",
+            "subject", "suite", "load", "ops/s", "ok/s", "p50", "p99", "max", "errors", "checks",
         ]
         .map(String::from)
         .to_vec(),
@@ -28,10 +29,12 @@ pub fn render(results: &Results) -> String {
             t.suite.clone(),
             load,
             rate(m.ops_per_s),
+            rate(m.ok_per_s),
             latency_us(m.response.p50_us),
             latency_us(m.response.p99_us),
             latency_us(m.response.max_us),
             errors,
+            t.standing.map_or("-", |s| s.as_str()).to_owned(),
         ]);
     }
     let mut out = String::new();
@@ -45,7 +48,7 @@ pub fn render(results: &Results) -> String {
                 .zip(&widths)
                 .enumerate()
                 .map(|(c, (cell, w))| {
-                    if c < 3 {
+                    if c < 3 || c == 9 {
                         format!("{cell:<w$}")
                     } else {
                         format!("{cell:>w$}")
@@ -74,6 +77,20 @@ pub fn render(results: &Results) -> String {
             count(CheckStatus::Unsupported)
         );
     }
+    out += &consistency(results);
+    for subject in &results.subjects {
+        if let Some(c) = subject
+            .correctness
+            .as_ref()
+            .filter(|c| !c.broken.is_empty())
+        {
+            out += &format!("{}: {}\n", subject.name, c.mark());
+            for b in c.broken.iter().take(5) {
+                out += &format!("  broke: {b}\n");
+            }
+        }
+    }
+    out += &fastest(results);
     for s in &results.skipped {
         let suite = s
             .suite
@@ -81,6 +98,65 @@ pub fn render(results: &Results) -> String {
             .map(|x| format!(" / {x}"))
             .unwrap_or_default();
         out += &format!("skipped {}{suite}: {}\n", s.name, s.reason);
+    }
+    out
+}
+
+/// One line per consistency run: its checks, and what they found.
+fn consistency(results: &Results) -> String {
+    let mut out = String::new();
+    for run in &results.consistency {
+        let fault = match &run.target {
+            Some(t) => format!("{} on {t}", run.fault),
+            None => run.fault.clone(),
+        };
+        if let Some(why) = &run.skipped {
+            out += &format!(
+                "consistency {} under {fault}: skipped: {why}\n",
+                run.subject
+            );
+            continue;
+        }
+        let checks: Vec<String> = run
+            .checks
+            .iter()
+            .map(|c| {
+                let shown = match (c.verdict.validity, c.promised) {
+                    (Validity::Valid, _) => "ok".to_owned(),
+                    (Validity::Invalid, true) => format!("FAIL ({})", c.verdict.violations),
+                    (Validity::Invalid, false) => {
+                        format!("seen {} (not promised)", c.verdict.violations)
+                    }
+                    (Validity::Unknown, _) => "unknown".to_owned(),
+                };
+                format!("{} {shown}", c.verdict.check)
+            })
+            .collect();
+        out += &format!(
+            "consistency {} under {fault}: {} ops; {}\n",
+            run.subject,
+            run.ops.ok + run.ops.fail + run.ops.info,
+            checks.join(", ")
+        );
+    }
+    out
+}
+
+/// The fastest subject that passed every check, and any faster one that did not.
+fn fastest(results: &Results) -> String {
+    let (best, faster) = results.fastest_passing();
+    let mut out = String::new();
+    if let Some((name, ok)) = best {
+        out += &format!(
+            "fastest that passed every check: {name}, {} ok/s\n",
+            rate(ok)
+        );
+    }
+    for (name, ok, mark) in faster {
+        out += &format!(
+            "  {name} reached {} ok/s but is not comparable: {mark}\n",
+            rate(ok)
+        );
     }
     out
 }

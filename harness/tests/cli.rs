@@ -321,3 +321,78 @@ fn bad_provisioning_input_is_refused_or_skipped_with_its_reason() {
         .filter(|c| c["subject"] == "memory:state");
     assert_eq!(memory.count(), 9, "memory still ran");
 }
+
+#[test]
+fn a_store_that_breaks_its_promises_fails_the_run_and_never_passes_for_the_fastest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let output = statebench()
+        .args([
+            "run",
+            "--adapters",
+            "memory,broken-cas",
+            "--workload",
+            "hot-key-commands",
+            "--suites",
+            "throughput,consistency",
+            "--duration",
+            "0.3",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stdout}{stderr}");
+    assert!(stderr.contains("checks failed: broken-cas"), "{stderr}");
+    assert!(
+        stdout.contains("fastest that passed every check: memory:state"),
+        "{stdout}"
+    );
+    let mut r = results(&out);
+    let standing = |r: &serde_json::Value, name: &str| {
+        r["subjects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap()["correctness"]["standing"]
+            .clone()
+    };
+    assert_eq!(standing(&r, "broken-cas"), "fail");
+    assert_eq!(standing(&r, "memory:state"), "pass");
+    for t in r["trials"].as_array().unwrap() {
+        let expected = if t["subject"] == "broken-cas" {
+            "fail"
+        } else {
+            "pass"
+        };
+        assert_eq!(t["standing"], expected, "{}", t["id"]);
+    }
+    let histories = std::fs::read_dir(out.join("histories")).unwrap().count();
+    assert_eq!(
+        histories, 5,
+        "registers and accounts for 2 state subjects, streams for 1"
+    );
+    // Make the broken store the fastest, as a store that skips its work often is: the
+    // report must say it is not comparable and name the fastest correct one.
+    for t in r["trials"].as_array_mut().unwrap() {
+        if t["subject"] == "broken-cas" {
+            t["measured"]["ok_per_s"] = serde_json::json!(1.0e9);
+        }
+    }
+    std::fs::write(out.join("results.json"), serde_json::to_string(&r).unwrap()).unwrap();
+    statebench().arg("report").arg(&out).assert().success();
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("Faster, but not comparable"), "{md}");
+    assert!(
+        md.contains("broken-cas: 1.00 G ok/s, FAIL")
+            || md.contains("broken-cas: 1000.00 M ok/s, FAIL"),
+        "{md}"
+    );
+    assert!(md.contains("Fastest subject that passed every check: **memory:state**"));
+    assert!(md.contains("broken-cas (FAILED checks)"));
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.contains("Faster, but not comparable"));
+}

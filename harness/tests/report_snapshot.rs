@@ -9,7 +9,8 @@ use statebench::run;
 use statebench_reports::markdown;
 use statebench_suites::Silent;
 use statebench_suites::results::{Latency, Results};
-use statebench_suites::workload::Phase;
+use statebench_suites::workload::{Phase, Seconds};
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 fn options() -> RunOptions {
@@ -31,7 +32,15 @@ fn options() -> RunOptions {
     w.open.rates = vec![100_000.0];
     w.open.max_in_flight = 1;
     w.closed.concurrency = vec![1];
+    w.consistency.duration = Seconds(Duration::from_millis(300));
+    w.consistency.quiet = Seconds(Duration::from_millis(10));
     o
+}
+
+/// Replaces the counts of a verdict, which depend on scheduling.
+fn fixed_verdict(v: &mut statebench_suites::check::Verdict) {
+    (v.ops, v.keys) = (100, 5);
+    v.summary = format!("{} over 100 operations", v.validity);
 }
 
 fn fixed(l: &mut Latency, base: f64) {
@@ -57,7 +66,26 @@ fn normalize(r: &mut Results) {
     r.machine.cpu_model = Some("Example CPU".into());
     r.machine.logical_cpus = 2;
     r.machine.memory_bytes = Some(8 << 30);
+    for run in &mut r.consistency {
+        (run.duration_ms, run.ops_per_s) = (300.0, 1_000.0);
+        run.ops.ok = 300;
+        run.ops.fail = 0;
+        for c in &mut run.checks {
+            fixed_verdict(&mut c.verdict);
+        }
+        if let Some(s) = &mut run.staleness {
+            s.reads = 100;
+        }
+    }
+    for s in &mut r.subjects {
+        if let Some(c) = &mut s.correctness {
+            c.checks = 10;
+        }
+    }
     for t in &mut r.trials {
+        for c in &mut t.checks {
+            fixed_verdict(&mut c.verdict);
+        }
         if let Some(load) = &mut t.load {
             (load.duration_ms, load.keys_per_s) = (10.0, 10_000.0);
         }

@@ -3,6 +3,7 @@
 use crate::format::{bytes, latency_us, rate};
 use statebench_adapters::{Capabilities, Capability};
 use statebench_suites::results::{CheckStatus, Interface, Results, Step, SubjectInfo, Trial};
+use statebench_suites::standing::Standing;
 use std::collections::BTreeSet;
 
 /// One block of a report.
@@ -32,7 +33,8 @@ pub struct Table {
 }
 
 impl Table {
-    fn new(columns: &[(&str, bool)]) -> Self {
+    /// An empty table with these (name, numeric) columns.
+    pub fn new(columns: &[(&str, bool)]) -> Self {
         Self {
             headers: columns.iter().map(|(h, _)| (*h).to_owned()).collect(),
             numeric: columns.iter().map(|(_, n)| *n).collect(),
@@ -45,8 +47,10 @@ impl Table {
 pub fn build(results: &Results) -> Vec<Block> {
     let mut blocks = vec![Block::Heading(1, title(results))];
     blocks.extend(run_facts(results));
+    blocks.extend(crate::correctness::verdicts(results));
     blocks.extend(subjects(results));
     blocks.extend(conformance(results));
+    blocks.extend(crate::correctness::consistency(results));
     blocks.extend(throughput(results));
     blocks.extend(latency(results));
     blocks.extend(errors(results));
@@ -385,8 +389,13 @@ fn throughput(r: &Results) -> Vec<Block> {
             },
         ) = top
         {
+            let failed = if t.standing == Some(Standing::Fail) {
+                ": FAILED checks, not comparable"
+            } else {
+                ""
+            };
             best.push(format!(
-                "{name}: {} ok/s at {concurrency} workers",
+                "{name}: {} ok/s at {concurrency} workers{failed}",
                 rate(t.measured.ok_per_s)
             ));
         }
@@ -406,11 +415,14 @@ fn throughput(r: &Results) -> Vec<Block> {
 }
 
 fn subject_cell(t: &Trial) -> String {
-    if t.interrupted {
-        format!("{} (interrupted)", t.subject)
-    } else {
-        t.subject.clone()
+    let mut cell = t.subject.clone();
+    if t.standing == Some(Standing::Fail) {
+        cell += " (FAILED checks)";
     }
+    if t.interrupted {
+        cell += " (interrupted)";
+    }
+    cell
 }
 
 fn latency(r: &Results) -> Vec<Block> {

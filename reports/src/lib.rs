@@ -4,6 +4,7 @@
 //! Markdown and HTML render the same [`document`], so they cannot drift apart.
 #![forbid(unsafe_code)]
 
+mod correctness;
 pub mod document;
 pub mod format;
 pub mod html;

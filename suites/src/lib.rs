@@ -15,6 +15,7 @@ pub mod ledger;
 pub mod outcome;
 pub mod progress;
 pub mod results;
+pub mod standing;
 pub mod subject;
 pub mod suite;
 pub mod units;

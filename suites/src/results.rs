@@ -215,6 +215,9 @@ pub struct SubjectInfo {
     /// Declared capabilities that a check disproved: the declaration is not to be believed.
     #[serde(default)]
     pub disproved: Vec<Disproof>,
+    /// Whether it kept every promise the run checked (filled in when the run ends).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correctness: Option<crate::standing::Correctness>,
 }
 
 /// A declared capability that a failed check disproves.
@@ -341,6 +344,10 @@ pub struct Trial {
     /// commands.
     #[serde(default)]
     pub checks: Vec<ConsistencyCheck>,
+    /// The subject's standing after the whole run: a speed figure of a subject that failed a
+    /// check is not comparable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub standing: Option<crate::standing::Standing>,
 }
 
 /// Counts by outcome.
@@ -599,6 +606,7 @@ mod tests {
             descriptor: statebench_adapters::memory::descriptor(),
             provisioning: "embedded".into(),
             disproved: Vec::new(),
+            correctness: None,
         };
         let mut old = serde_json::to_value(&info).unwrap();
         old.as_object_mut().unwrap().remove("disproved");

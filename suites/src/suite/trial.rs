@@ -220,6 +220,7 @@ async fn run(
         measured: stats(&report),
         interval_log: interval_log.filter(|_| report.log_error.is_none()),
         checks,
+        standing: None,
     }))
 }
 
