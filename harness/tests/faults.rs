@@ -10,202 +10,24 @@
 mod support;
 
 use bytes::Bytes;
-use statebench::cleanup::{self, Resource};
-use statebench::provision::{self, Backend, FaultError, FaultTarget, Server, ServerState};
-use statebench_adapters::connect::OPERATION_TIMEOUT;
+use statebench::provision::{Backend, FaultError, Persistence, Server, ServerState};
 use statebench_adapters::jetstream::JetStream;
 use statebench_adapters::postgres::Postgres;
 use statebench_adapters::redis::RedisStore;
 use statebench_adapters::{
     Adapter, ErrorKind, EventData, EventError, EventStore, Expect, ExpectRevision, ReadFrom,
-    Revision, StateError, StateStore, StoreError,
+    Revision, StateError, StateStore,
 };
-use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Debug;
-use std::path::PathBuf;
+use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
+use support::faults::{
+    Traces, WRITERS, WRITES_PER_WRITER, assert_indefinite, bytes, eventually, failing, with_server,
+    write_until_killed,
+};
 
-/// Writers that run while a server is killed.
-const WRITERS: usize = 4;
-/// Writes each writer makes at most.
-const WRITES_PER_WRITER: usize = 20_000;
 /// Acknowledged writes before the kill.
 const BEFORE_KILL: usize = 300;
-/// How long an adapter may take to come back after a restart or a resume.
-const RECONNECT: Duration = Duration::from_secs(30);
-/// An operation on a paused or dead server ends within this, instead of hanging.
-const GIVE_UP: Duration = Duration::from_secs(OPERATION_TIMEOUT.as_secs() + 5);
-
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// Runs `test` against a `backend` server provided as `mode`, when that can run here.
-fn with_server<F: Future<Output = ()>>(
-    backend: Backend,
-    mode: &str,
-    test: impl FnOnce(Server) -> F,
-) {
-    if !support::usable(mode) {
-        return;
-    }
-    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    // A failing test still removes its server.
-    let _cleanup = cleanup::OnPanic;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let settings = statebench::config::resolve(None, Some(mode))
-            .unwrap()
-            .provision;
-        let server = provision::provide(backend, &settings, &|_| {})
-            .await
-            .unwrap_or_else(|e| panic!("{backend} ({mode}) did not start: {e}"));
-        assert_eq!(server.info.provisioning, mode);
-        test(server).await;
-    });
-}
-
-/// What the harness registered for one server over its restarts: process groups and
-/// directories, or containers.
-#[derive(Default)]
-struct Traces {
-    groups: BTreeSet<u32>,
-    dirs: BTreeSet<PathBuf>,
-    containers: BTreeSet<String>,
-}
-
-impl Traces {
-    /// Notes what is registered now, and that it is the live server.
-    fn note(&mut self) {
-        let live = cleanup::live();
-        assert_eq!(live.len(), 1, "one server registered: {live:?}");
-        for resource in live {
-            match resource {
-                Resource::Process { pid, dir } => {
-                    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                        .unwrap_or_else(|e| panic!("the registered pid {pid} is not alive: {e}"));
-                    let group = stat.rsplit(')').next().unwrap().split_whitespace().nth(2);
-                    assert_eq!(
-                        group,
-                        Some(pid.to_string().as_str()),
-                        "{pid} leads its group"
-                    );
-                    self.groups.insert(pid);
-                    self.dirs.insert(dir);
-                }
-                Resource::Container(id) => {
-                    self.containers.insert(id);
-                }
-            }
-        }
-    }
-
-    /// Nothing the server ever was remains: no registration, no container with this
-    /// process's label, no process in its groups or naming its directory, no directory.
-    fn assert_gone(&self) {
-        assert_eq!(cleanup::live(), Vec::new(), "still registered");
-        support::no_containers_left(std::process::id());
-        let left = support::processes_in_groups(&self.groups);
-        assert!(left.is_empty(), "server processes left behind: {left:?}");
-        for dir in &self.dirs {
-            assert!(!dir.exists(), "{} left behind", dir.display());
-            let naming = support::processes_naming(&dir.to_string_lossy());
-            assert!(naming.is_empty(), "processes left behind: {naming:?}");
-        }
-    }
-}
-
-fn bytes(text: &str) -> Bytes {
-    Bytes::copy_from_slice(text.as_bytes())
-}
-
-/// Runs `op`, which must fail within [`GIVE_UP`]; returns its error and how long it took.
-async fn failing<T: Debug, E>(op: impl Future<Output = Result<T, E>>) -> (E, Duration) {
-    let start = Instant::now();
-    match tokio::time::timeout(GIVE_UP, op).await {
-        Ok(Ok(v)) => panic!("expected a failure, got {v:?}"),
-        Ok(Err(e)) => (e, start.elapsed()),
-        Err(_) => panic!("hung for over {GIVE_UP:?}"),
-    }
-}
-
-/// Retries `op` until it succeeds (an adapter reconnecting), for at most [`RECONNECT`].
-async fn eventually<T, E: Debug, F: Future<Output = Result<T, E>>>(
-    what: &str,
-    mut op: impl FnMut() -> F,
-) -> T {
-    let start = Instant::now();
-    for attempt in 1.. {
-        match tokio::time::timeout(GIVE_UP, op()).await {
-            Ok(Ok(v)) => return v,
-            Ok(Err(e)) if start.elapsed() > RECONNECT => {
-                panic!("{what}: still failing after {attempt} attempts: {e:?}")
-            }
-            Err(_) => panic!("{what}: hung for over {GIVE_UP:?}"),
-            Ok(Err(_)) => tokio::time::sleep(Duration::from_millis(200)).await,
-        }
-    }
-    unreachable!("the loop returns or panics")
-}
-
-/// Writes from [`WRITERS`] tasks (`write(writer, n)`), each until its first error; kills
-/// the server once [`BEFORE_KILL`] writes are acknowledged. Returns what was acknowledged
-/// and the errors.
-async fn write_until_killed<A, E, F, Fut>(faults: &FaultTarget, write: F) -> (Vec<A>, Vec<E>)
-where
-    A: Send + 'static,
-    E: Send + 'static,
-    F: Fn(usize, usize) -> Fut + Clone + Send + 'static,
-    Fut: Future<Output = Result<A, E>> + Send,
-{
-    let acked = Arc::new(AtomicUsize::new(0));
-    let mut writers = tokio::task::JoinSet::new();
-    for w in 0..WRITERS {
-        let (write, acked) = (write.clone(), acked.clone());
-        writers.spawn(async move {
-            let mut done = Vec::new();
-            for n in 0..WRITES_PER_WRITER {
-                match write(w, n).await {
-                    Ok(a) => done.push(a),
-                    Err(e) => return (done, Some(e)),
-                }
-                acked.fetch_add(1, Ordering::Relaxed);
-            }
-            (done, None)
-        });
-    }
-    let start = Instant::now();
-    while acked.load(Ordering::Relaxed) < BEFORE_KILL {
-        assert!(start.elapsed() < Duration::from_secs(60), "writes too slow");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    faults.kill().await.unwrap();
-    assert_eq!(faults.state().await, ServerState::Down);
-    let (mut all, mut errors) = (Vec::new(), Vec::new());
-    while let Some(joined) = tokio::time::timeout(GIVE_UP, writers.join_next())
-        .await
-        .expect("writers end once the server is down")
-    {
-        let (done, error) = joined.unwrap();
-        all.extend(done);
-        errors.extend(error);
-    }
-    (all, errors)
-}
-
-fn assert_indefinite<T: Debug + std::fmt::Display>(errors: &[StoreError<T>]) {
-    assert!(
-        !errors.is_empty(),
-        "writes failed once the server was killed"
-    );
-    for e in errors {
-        assert_eq!(e.kind(), ErrorKind::Indefinite, "{e:?}");
-    }
-}
 
 async fn redis_pause_kill_restart(server: Server) {
     let faults = server.faults();
@@ -264,12 +86,22 @@ async fn redis_pause_kill_restart(server: Server) {
 
 #[test]
 fn redis_on_docker_times_out_when_paused_and_reconnects_after_a_restart() {
-    with_server(Backend::Redis, "docker", redis_pause_kill_restart);
+    with_server(
+        Backend::Redis,
+        "docker",
+        Persistence::Durable,
+        redis_pause_kill_restart,
+    );
 }
 
 #[test]
 fn redis_native_times_out_when_paused_and_reconnects_after_a_restart() {
-    with_server(Backend::Redis, "native", redis_pause_kill_restart);
+    with_server(
+        Backend::Redis,
+        "native",
+        Persistence::Durable,
+        redis_pause_kill_restart,
+    );
 }
 
 async fn postgres_kill_restart(server: Server) {
@@ -286,7 +118,7 @@ async fn postgres_kill_restart(server: Server) {
         );
     }
     let store = pg.clone();
-    let (acked, errors) = write_until_killed(&faults, move |w, n| {
+    let (acked, errors) = write_until_killed(&faults, BEFORE_KILL, move |w, n| {
         let store = store.clone();
         async move {
             let (key, value) = (format!("w{w}-{n}"), format!("v{w}-{n}"));
@@ -327,12 +159,22 @@ async fn postgres_kill_restart(server: Server) {
 
 #[test]
 fn postgres_on_docker_keeps_every_acknowledged_write_through_a_kill() {
-    with_server(Backend::Postgres, "docker", postgres_kill_restart);
+    with_server(
+        Backend::Postgres,
+        "docker",
+        Persistence::Durable,
+        postgres_kill_restart,
+    );
 }
 
 #[test]
 fn postgres_native_keeps_every_acknowledged_write_through_a_kill() {
-    with_server(Backend::Postgres, "native", postgres_kill_restart);
+    with_server(
+        Backend::Postgres,
+        "native",
+        Persistence::Durable,
+        postgres_kill_restart,
+    );
 }
 
 async fn jetstream_kill_restart(server: Server) {
@@ -341,7 +183,7 @@ async fn jetstream_kill_restart(server: Server) {
     traces.note();
     let js = Arc::new(JetStream::connect(&server.url).await.unwrap());
     let store = js.clone();
-    let (acked, errors) = write_until_killed(&faults, move |w, n| {
+    let (acked, errors) = write_until_killed(&faults, BEFORE_KILL, move |w, n| {
         let store = store.clone();
         async move {
             let event = EventData {
@@ -387,10 +229,20 @@ async fn jetstream_kill_restart(server: Server) {
 
 #[test]
 fn jetstream_on_docker_keeps_acknowledged_appends_through_a_kill() {
-    with_server(Backend::Nats, "docker", jetstream_kill_restart);
+    with_server(
+        Backend::Nats,
+        "docker",
+        Persistence::Durable,
+        jetstream_kill_restart,
+    );
 }
 
 #[test]
 fn jetstream_native_keeps_acknowledged_appends_through_a_kill() {
-    with_server(Backend::Nats, "native", jetstream_kill_restart);
+    with_server(
+        Backend::Nats,
+        "native",
+        Persistence::Durable,
+        jetstream_kill_restart,
+    );
 }

@@ -2,6 +2,8 @@
 //! cannot), and what the harness may have left behind.
 #![allow(dead_code)] // each test file uses its own part
 
+pub mod faults;
+
 use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
 
