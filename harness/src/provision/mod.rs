@@ -2,7 +2,8 @@
 //! local server process) or given by the user (a URL), and stopped again afterwards.
 //!
 //! `auto` tries Docker where an engine answers, then a native server where the binaries
-//! are installed; a backend neither can provide is skipped with its reasons.
+//! are installed; a backend neither can provide is skipped with its reasons. A server the
+//! harness started can be killed, paused and restarted through its [`FaultTarget`].
 
 mod backend;
 mod docker;
