@@ -386,5 +386,11 @@ mod tests {
         );
         assert_eq!(target.state().await, ServerState::Running);
         assert!(target.heal().await.is_ok(), "nothing to heal");
+        // A task of its own can inject faults while others use the server.
+        let spawned = tokio::spawn(async move { target.pause().await });
+        assert!(matches!(
+            spawned.await.unwrap(),
+            Err(FaultError::Unsupported(_))
+        ));
     }
 }
