@@ -6,6 +6,7 @@
 //! provision: auto            # or per backend: {postgres: native, redis: docker}
 //! images: {postgres: statebench/postgres:15-bookworm}
 //! urls: {nats: nats://10.0.0.5:4222, http: http://my-service:8080}
+//! persistence: {redis: off}  # durable (the pinned settings) unless named
 //! ```
 
 use crate::options::InvalidInput;
@@ -23,6 +24,8 @@ struct File {
     images: BTreeMap<String, String>,
     #[serde(default)]
     urls: BTreeMap<String, String>,
+    #[serde(default)]
+    persistence: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -109,6 +112,16 @@ pub fn resolve(file: Option<&Path>, provision: Option<&str>) -> Result<Resolved,
                 settings.urls.insert(backend(&name, &shown)?, url);
             }
         }
+        for (name, value) in parsed.persistence {
+            let b = backend(&name, &shown)?;
+            let persistence = value
+                .parse()
+                .map_err(|e| InvalidInput(format!("{shown}: persistence.{name}: {e}")))?;
+            // Refused here rather than when the server starts.
+            b.server_args(persistence)
+                .map_err(|e| InvalidInput(format!("{shown}: {e}")))?;
+            settings.persistence.insert(b, persistence);
+        }
     }
     let settings = &mut resolved.provision;
     for b in Backend::ALL {
@@ -144,6 +157,7 @@ pub fn resolve(file: Option<&Path>, provision: Option<&str>) -> Result<Resolved,
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::provision::Persistence;
 
     #[test]
     fn provision_specs_set_a_default_and_per_backend_modes() {
@@ -182,6 +196,10 @@ mod tests {
             Mode::Docker,
             "the command line wins"
         );
+        assert_eq!(
+            r.provision.persistence(Backend::Redis),
+            Persistence::Durable
+        );
         std::fs::write(&path, "provision: {mongo: docker}\n").unwrap();
         assert!(
             resolve(Some(&path), None)
@@ -189,5 +207,29 @@ mod tests {
                 .to_string()
                 .contains("unknown backend `mongo`")
         );
+    }
+
+    #[test]
+    fn a_config_file_names_the_persistence_of_a_backend() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.yaml");
+        std::fs::write(&path, "persistence: {redis: off, postgres: durable}\n").unwrap();
+        let r = resolve(Some(&path), None).unwrap();
+        assert_eq!(r.provision.persistence(Backend::Redis), Persistence::Off);
+        assert_eq!(r.provision.persistence(Backend::Nats), Persistence::Durable);
+        for (text, expected) in [
+            (
+                "persistence: {redis: sometimes}\n",
+                "unknown persistence `sometimes`",
+            ),
+            (
+                "persistence: {nats: off}\n",
+                "nats: persistence `off` is not offered",
+            ),
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let e = resolve(Some(&path), None).unwrap_err().to_string();
+            assert!(e.contains(expected), "{e}");
+        }
     }
 }

@@ -5,10 +5,13 @@
 //! Without Docker images or server binaries these tests skip, loudly; under `CI=true` a
 //! missing server is a failure.
 
+mod support;
+
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use support::{no_containers_left, processes_with_parent, server_dirs, server_processes, usable};
 
 const REAL: &str = "postgres,redis,cache-aside,pg-eventlog,jetstream,http,kurrentdb";
 const SUBJECTS: [&str; 7] = [
@@ -31,73 +34,6 @@ open: {rates: [400], max_in_flight: 8}
 closed: {concurrency: [2]}
 snapshot_every: 20
 ";
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
-
-/// True when `mode` can run here; otherwise skips loudly, or fails in CI.
-fn usable(mode: &str) -> bool {
-    let missing = match mode {
-        "docker" => docker_missing(),
-        _ => native_missing(),
-    };
-    match missing {
-        None => true,
-        Some(why) if in_ci() => panic!("CI=true, and the {mode} servers are missing: {why}"),
-        Some(why) => {
-            eprintln!(
-                "SKIPPED: no {mode} servers on this machine ({why}); run ci/test to set them up"
-            );
-            false
-        }
-    }
-}
-
-fn docker_missing() -> Option<String> {
-    let engine = Command::new("docker")
-        .args(["info", "--format", "{{.ServerVersion}}"])
-        .output();
-    if !engine.is_ok_and(|o| o.status.success()) {
-        return Some("no Docker engine answers".into());
-    }
-    for backend in ["POSTGRES", "REDIS", "NATS"] {
-        let variable = format!("STATEBENCH_{backend}_IMAGE");
-        let Ok(image) = std::env::var(&variable) else {
-            return Some(format!("{variable} is not set (ci/images/build prints it)"));
-        };
-        let present = Command::new("docker")
-            .args(["image", "inspect", &image])
-            .stdout(Stdio::null())
-            .status();
-        if !present.is_ok_and(|s| s.success()) {
-            return Some(format!("image {image} is not built"));
-        }
-    }
-    None
-}
-
-fn native_missing() -> Option<String> {
-    let postgres = std::fs::read_dir("/usr/lib/postgresql").is_ok_and(|mut d| d.next().is_some())
-        || which("postgres");
-    for (found, name) in [
-        (postgres, "postgres"),
-        (which("redis-server"), "redis-server"),
-        (which("nats-server"), "nats-server"),
-    ] {
-        if !found {
-            return Some(format!("{name} is not installed"));
-        }
-    }
-    None
-}
-
-fn which(program: &str) -> bool {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/usr/bin"].map(Into::into))
-        .any(|dir| dir.join(program).is_file())
-}
 
 struct Run {
     code: Option<i32>,
@@ -236,62 +172,11 @@ fn check_full_run(run: &Run, mode: &str) {
     );
 }
 
-/// Nothing of the run's containers remains.
-fn no_containers_left(pid: u32) {
-    let listed = Command::new("docker")
-        .args([
-            "ps",
-            "-aq",
-            "--filter",
-            &format!("label=org.statebench.pid={pid}"),
-        ])
-        .output()
-        .unwrap();
-    let left = String::from_utf8_lossy(&listed.stdout).trim().to_owned();
-    assert!(left.is_empty(), "containers left behind: {left}");
-}
-
 /// The run's server directories (and so its servers' data) are gone.
 fn no_server_dirs_left(before: &BTreeSet<String>) {
     let now = server_dirs();
     let left: Vec<&String> = now.difference(before).collect();
     assert!(left.is_empty(), "server directories left behind: {left:?}");
-}
-
-fn server_dirs() -> BTreeSet<String> {
-    std::fs::read_dir(std::env::temp_dir())
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("statebench-"))
-        .collect()
-}
-
-/// Processes whose command line names a statebench server directory.
-fn server_processes() -> BTreeSet<String> {
-    let out = Command::new("ps")
-        .args(["-eo", "pid=,args="])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| l.contains("/statebench-") && !l.contains("ps -eo"))
-        .map(|l| l.trim().to_owned())
-        .collect()
-}
-
-fn processes_with_parent(pid: u32) -> Vec<String> {
-    let out = Command::new("ps")
-        .args(["-o", "pid=,comm=", "--ppid", &pid.to_string()])
-        .output();
-    out.map(|o| {
-        String::from_utf8_lossy(&o.stdout)
-            .lines()
-            .map(str::to_owned)
-            .collect()
-    })
-    .unwrap_or_default()
 }
 
 #[test]

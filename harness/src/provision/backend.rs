@@ -28,6 +28,49 @@ pub fn fresh_password() -> String {
     format!("{a:016x}{b:016x}")
 }
 
+/// What a server keeps of what it acknowledged when its process dies: a setting of the
+/// harness-started servers, named in the config file (`persistence: {redis: off}`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Persistence {
+    /// The pinned settings: PostgreSQL `fsync=on`, `synchronous_commit=on`; Redis an
+    /// append-only file synced every second and no RDB snapshots; NATS JetStream's file
+    /// store as the server syncs it.
+    #[default]
+    Durable,
+    /// Nothing kept on purpose, to measure what durability costs and what a kill loses:
+    /// Redis with neither an append-only file nor RDB snapshots; PostgreSQL with
+    /// `fsync=off`, `synchronous_commit=off`, `full_page_writes=off`. Never a default.
+    Off,
+}
+
+impl std::str::FromStr for Persistence {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "durable" => Ok(Self::Durable),
+            "off" => Ok(Self::Off),
+            other => Err(format!(
+                "unknown persistence `{other}` (known: durable, off)"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Persistence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Durable => "durable",
+            Self::Off => "off",
+        })
+    }
+}
+
+/// The arguments as owned strings.
+pub(super) fn owned(args: &[&str]) -> Vec<String> {
+    args.iter().map(|a| (*a).to_owned()).collect()
+}
+
 /// One readiness probe may take this long.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -92,11 +135,25 @@ impl Backend {
         }
     }
 
-    /// The container's command: the server settings, stated explicitly.
-    pub fn container_args(self) -> Vec<String> {
-        let args: &[&str] = match self {
-            Self::Postgres => &[
-                "postgres",
+    /// The container's command: the program where the image wants one, then the server
+    /// settings.
+    pub fn container_args(self, persistence: Persistence) -> Result<Vec<String>, String> {
+        let mut args = match self {
+            Self::Postgres => vec!["postgres".to_owned()],
+            Self::Redis => vec!["redis-server".to_owned()],
+            Self::Nats => owned(&["-js", "-sd", "/data/jetstream"]),
+            Self::KurrentDb => Vec::new(),
+        };
+        args.extend(self.server_args(persistence)?);
+        Ok(args)
+    }
+
+    /// The server settings, stated explicitly and the same in a container and a native
+    /// process: what survives a crash (as `persistence` says) and limits.
+    pub fn server_args(self, persistence: Persistence) -> Result<Vec<String>, String> {
+        use Persistence::{Durable, Off};
+        let args: &[&str] = match (self, persistence) {
+            (Self::Postgres, Durable) => &[
                 "-c",
                 "fsync=on",
                 "-c",
@@ -106,8 +163,17 @@ impl Backend {
                 "-c",
                 "max_connections=300",
             ],
-            Self::Redis => &[
-                "redis-server",
+            (Self::Postgres, Off) => &[
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "max_connections=300",
+            ],
+            (Self::Redis, Durable) => &[
                 "--appendonly",
                 "yes",
                 "--appendfsync",
@@ -115,10 +181,26 @@ impl Backend {
                 "--save",
                 "",
             ],
-            Self::Nats => &["-js", "-sd", "/data/jetstream"],
-            Self::KurrentDb => &[],
+            (Self::Redis, Off) => &["--appendonly", "no", "--save", ""],
+            // JetStream's storage is the stream's, which the jetstream adapter makes a file
+            // store; the server syncs it every 2 minutes (its default sync_interval).
+            (Self::Nats | Self::KurrentDb, Durable) => &[],
+            (Self::Nats | Self::KurrentDb, Off) => {
+                return Err(format!(
+                    "{self}: persistence `off` is not offered (it is for postgres and redis)"
+                ));
+            }
         };
-        args.iter().map(|a| (*a).to_owned()).collect()
+        Ok(owned(args))
+    }
+
+    /// The signal that stops the server cleanly. PostgreSQL's SIGINT is a fast shutdown:
+    /// its SIGTERM would wait for every client to disconnect.
+    pub fn stop_signal(self) -> rustix::process::Signal {
+        match self {
+            Self::Postgres => rustix::process::Signal::INT,
+            Self::Redis | Self::Nats | Self::KurrentDb => rustix::process::Signal::TERM,
+        }
     }
 
     /// The URL of a server of this backend listening on `127.0.0.1:port`; `password` for

@@ -2,13 +2,16 @@
 //! local server process) or given by the user (a URL), and stopped again afterwards.
 //!
 //! `auto` tries Docker where an engine answers, then a native server where the binaries
-//! are installed; a backend neither can provide is skipped with its reasons.
+//! are installed; a backend neither can provide is skipped with its reasons. A server the
+//! harness started can be killed, paused and restarted through its [`FaultTarget`].
 
 mod backend;
 mod docker;
+mod fault;
 mod native;
 
-pub use backend::Backend;
+pub use backend::{Backend, Persistence};
+pub use fault::{FAULT_TIMEOUT, Fault, FaultError, FaultTarget, ServerState};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -69,6 +72,8 @@ pub struct Settings {
     pub images: BTreeMap<Backend, String>,
     /// URLs of external servers by backend.
     pub urls: BTreeMap<Backend, String>,
+    /// Persistence of harness-started servers by backend; `durable` when not named.
+    pub persistence: BTreeMap<Backend, Persistence>,
 }
 
 impl Settings {
@@ -88,6 +93,11 @@ impl Settings {
             .cloned()
             .unwrap_or_else(|| backend.default_image().to_owned())
     }
+
+    /// The persistence of a harness-started `backend`: its own, else the pinned `durable`.
+    pub fn persistence(&self, backend: Backend) -> Persistence {
+        self.persistence.get(&backend).copied().unwrap_or_default()
+    }
 }
 
 /// A running (or reachable) server.
@@ -98,23 +108,21 @@ pub struct Server {
     pub url: String,
     /// What the results say about how it was provided.
     pub info: statebench_suites::results::ServerInfo,
-    guard: Guard,
-}
-
-enum Guard {
-    None,
-    Container(Box<docker::Container>),
-    Process(Box<native::Process>),
+    faults: FaultTarget,
 }
 
 impl Server {
-    /// Stops and removes what the harness started; nothing for an external server.
+    /// A handle for killing, pausing and restarting this server while others use it;
+    /// every fault is refused for an external server.
+    pub fn faults(&self) -> FaultTarget {
+        self.faults.clone()
+    }
+
+    /// Stops and removes what the harness started (resuming it first if paused, also
+    /// after a kill); nothing for an external server. Faults through any handle are
+    /// refused afterwards.
     pub async fn shutdown(self) {
-        match self.guard {
-            Guard::None => {}
-            Guard::Container(c) => c.remove().await,
-            Guard::Process(p) => p.stop().await,
-        }
+        self.faults.remove().await;
     }
 }
 
@@ -124,10 +132,11 @@ pub async fn provide(
     settings: &Settings,
     note: &(dyn Fn(&str) + Sync),
 ) -> Result<Server, String> {
+    let persistence = settings.persistence(backend);
     match settings.mode(backend) {
         Mode::External => external(backend, settings),
-        Mode::Docker => docker::start(backend, &settings.image(backend)).await,
-        Mode::Native => native::start(backend).await,
+        Mode::Docker => docker::start(backend, &settings.image(backend), persistence).await,
+        Mode::Native => native::start(backend, persistence).await,
         Mode::Auto => {
             if let Some(url) = settings.urls.get(&backend) {
                 note(&format!(
@@ -138,13 +147,14 @@ pub async fn provide(
             }
             let mut reasons = Vec::new();
             match docker::engine().await {
-                Ok(()) => match docker::start(backend, &settings.image(backend)).await {
+                Ok(()) => match docker::start(backend, &settings.image(backend), persistence).await
+                {
                     Ok(server) => return Ok(server),
                     Err(e) => reasons.push(format!("docker: {e}")),
                 },
                 Err(e) => reasons.push(format!("docker: {e}")),
             }
-            match native::start(backend).await {
+            match native::start(backend, persistence).await {
                 Ok(server) => {
                     note(&format!(
                         "{backend}: started natively ({})",
@@ -179,9 +189,20 @@ fn external(backend: Backend, settings: &Settings) -> Result<Server, String> {
             image_id: None,
             binary: None,
         },
+        faults: FaultTarget::external(backend, &url),
         url,
-        guard: Guard::None,
     })
+}
+
+/// A free port on loopback, for a server to listen on (natively, or published from a
+/// container).
+fn free_port() -> Result<u16, String> {
+    let listener =
+        std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| format!("no free port: {e}"))?;
+    listener
+        .local_addr()
+        .map(|a| a.port())
+        .map_err(|e| e.to_string())
 }
 
 /// The last lines of a server's log, on one line.

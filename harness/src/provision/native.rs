@@ -3,10 +3,11 @@
 //! port, each in its own process group, stopped and deleted afterwards. PostgreSQL refuses to
 //! run as root, so as root it runs as the `postgres` user (or `nobody`).
 
-use super::backend::Backend;
-use super::backend::fresh_password;
-use super::{Guard, READY_TIMEOUT, Server, log_tail};
+use super::backend::{Backend, Persistence, fresh_password, owned};
+use super::fault::{FaultTarget, Lifecycle, Step};
+use super::{READY_TIMEOUT, Server, free_port, log_tail};
 use crate::cleanup::{Resource, Token, register};
+use async_trait::async_trait;
 use rustix::process::{Pid, Signal, kill_process_group};
 use statebench_suites::results::ServerInfo;
 use std::path::{Path, PathBuf};
@@ -17,37 +18,114 @@ use tokio::process::{Child, Command};
 /// How long a server may take to stop before it is killed.
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How a server process is started, the first time and after a fault.
+struct Launch {
+    program: PathBuf,
+    /// With `{dir}` and `{port}` filled in.
+    args: Vec<String>,
+    user: Option<(u32, u32)>,
+    stop_signal: Signal,
+}
+
 /// A server process the harness started, with its directory.
 pub struct Process {
     child: Child,
-    stop_signal: Signal,
+    launch: Launch,
     dir: tempfile::TempDir,
-    _token: Token,
+    token: Token,
 }
 
 impl Process {
+    /// Starts the server in `dir` and registers it for the emergency cleanup.
+    fn spawn(launch: Launch, dir: tempfile::TempDir) -> Result<Self, String> {
+        let (child, token) = spawn(&launch, dir.path())?;
+        Ok(Self {
+            child,
+            launch,
+            dir,
+            token,
+        })
+    }
+
+    /// The process group, while its leader has not been reaped: only then is the group
+    /// certainly still the server's.
     fn group(&self) -> Option<Pid> {
         self.child
             .id()
             .and_then(|id| Pid::from_raw(i32::try_from(id).ok()?))
     }
 
-    /// Asks the server to stop, kills it if it does not, and deletes its directory.
-    pub async fn stop(mut self) {
-        if let Some(group) = self.group() {
-            let _ = kill_process_group(group, self.stop_signal);
-            if tokio::time::timeout(STOP_TIMEOUT, self.child.wait())
+    /// Sends `signal` to the server's process group; `false` when the server is gone.
+    fn signal(&self, signal: Signal) -> Result<bool, String> {
+        let Some(group) = self.group() else {
+            return Ok(false);
+        };
+        match kill_process_group(group, signal) {
+            Ok(()) => Ok(true),
+            Err(rustix::io::Errno::SRCH) => Ok(false),
+            Err(e) => Err(format!("cannot signal process group {group:?}: {e}")),
+        }
+    }
+
+    /// Sends `signal` and waits until the server has exited, killing it after `limit`.
+    async fn end(&mut self, signal: Signal, limit: Duration) -> Result<(), String> {
+        if self.signal(signal)?
+            && tokio::time::timeout(limit, self.child.wait())
                 .await
                 .is_err()
-            {
-                let _ = kill_process_group(group, Signal::KILL);
-                let _ = self.child.wait().await;
-            }
+        {
+            self.signal(Signal::KILL)?;
         }
+        // After SIGKILL the exit is prompt; the caller bounds the wait anyway.
+        self.child.wait().await.map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
+    /// Starts the server again in its directory, once the old one has exited.
+    fn start_again(&mut self) -> Result<(), String> {
+        if let Ok(None) = self.child.try_wait() {
+            return Err("the server is still running".into());
+        }
+        let (child, token) = spawn(&self.launch, self.dir.path())?;
+        self.child = child;
+        // Registered under the new pid; the old registration goes with its token.
+        self.token = token;
+        Ok(())
+    }
+
+    /// Asks the server to stop, kills it if it does not, and deletes its directory.
+    pub async fn stop(mut self) {
+        let _ = self.end(self.launch.stop_signal, STOP_TIMEOUT).await;
         let _ = self.dir.close();
     }
 
-    /// Returns (with the end of its log) once the server process has ended.
+    fn log_tail(&self) -> String {
+        log_tail(&std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default())
+    }
+}
+
+#[async_trait]
+impl Lifecycle for Process {
+    async fn apply(&mut self, step: Step) -> Result<(), String> {
+        match step {
+            Step::Kill => self.end(Signal::KILL, STOP_TIMEOUT).await,
+            Step::Stop => self.end(self.launch.stop_signal, STOP_TIMEOUT).await,
+            Step::Pause | Step::Resume => {
+                let signal = if step == Step::Pause {
+                    Signal::STOP
+                } else {
+                    Signal::CONT
+                };
+                match self.signal(signal)? {
+                    true => Ok(()),
+                    false => Err(format!("the server is not running: {}", self.log_tail())),
+                }
+            }
+            Step::Start => self.start_again(),
+        }
+    }
+
+    /// Polls every 200 ms; the caller races this against a bounded wait.
     async fn exited(&mut self) -> String {
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -57,9 +135,21 @@ impl Process {
         }
     }
 
-    fn log_tail(&self) -> String {
-        log_tail(&std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default())
+    async fn remove(self: Box<Self>) {
+        self.stop().await;
     }
+}
+
+/// Spawns the server process in `dir` and registers it with its directory.
+fn spawn(launch: &Launch, dir: &Path) -> Result<(Child, Token), String> {
+    let child = command(&launch.program, &launch.args, dir, launch.user)?
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", launch.program.display()))?;
+    let token = register(Resource::Process {
+        pid: child.id().unwrap_or_default(),
+        dir: dir.to_owned(),
+    });
+    Ok((child, token))
 }
 
 /// Directories that may hold server binaries, most preferred first.
@@ -113,15 +203,6 @@ fn find(backend: Backend, names: &[&str]) -> Result<PathBuf, String> {
                 names.join(" and ")
             )
         })
-}
-
-fn free_port() -> Result<u16, String> {
-    let listener =
-        std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| format!("no free port: {e}"))?;
-    listener
-        .local_addr()
-        .map(|a| a.port())
-        .map_err(|e| e.to_string())
 }
 
 /// The user a server runs as when the harness runs as root: (uid, gid).
@@ -209,8 +290,8 @@ fn directory(user: Option<(u32, u32)>, password: &str) -> Result<tempfile::TempD
 }
 
 /// Starts `backend` from installed binaries and waits until it answers.
-pub async fn start(backend: Backend) -> Result<Server, String> {
-    let (program, setup, args, stop_signal, user) = plan(backend)?;
+pub async fn start(backend: Backend, persistence: Persistence) -> Result<Server, String> {
+    let (program, setup, args, user) = plan(backend, persistence)?;
     let password = fresh_password();
     let dir = directory(user, &password)?;
     let port = free_port()?;
@@ -224,37 +305,15 @@ pub async fn start(backend: Backend) -> Result<Server, String> {
             .collect()
     };
     if let Some((setup_program, setup_args)) = &setup {
-        let output = command(setup_program, &fill(setup_args), dir.path(), user)?
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .output();
-        let output = tokio::time::timeout(Duration::from_secs(120), output)
-            .await
-            .map_err(|_| format!("{} took over 2 minutes", setup_program.display()))?
-            .map_err(|e| format!("cannot run {}: {e}", setup_program.display()))?;
-        let _ = std::fs::remove_file(dir.path().join("socket/password"));
-        if !output.status.success() {
-            let stderr = String::from_utf8_lossy(&output.stderr);
-            return Err(format!(
-                "{} failed: {}",
-                setup_program.display(),
-                log_tail(&stderr)
-            ));
-        }
+        set_up(setup_program, &fill(setup_args), dir.path(), user).await?;
     }
-    let child = command(&program, &fill(&args), dir.path(), user)?
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", program.display()))?;
-    let token = register(Resource::Process {
-        pid: child.id().unwrap_or_default(),
-        dir: dir.path().to_owned(),
-    });
-    let mut process = Process {
-        child,
-        stop_signal,
-        dir,
-        _token: token,
+    let launch = Launch {
+        args: fill(&args),
+        program,
+        user,
+        stop_signal: backend.stop_signal(),
     };
+    let mut process = Process::spawn(launch, dir)?;
     let url = backend.local_url(
         port,
         (backend == Backend::Postgres).then_some(password.as_str()),
@@ -273,28 +332,60 @@ pub async fn start(backend: Backend) -> Result<Server, String> {
         url: super::backend::redact(&url),
         image: None,
         image_id: None,
-        binary: Some(program.display().to_string()),
+        binary: Some(process.launch.program.display().to_string()),
     };
+    let faults = FaultTarget::managed(backend, &url, "native", Box::new(process));
     Ok(Server {
         backend,
         url,
         info,
-        guard: Guard::Process(Box::new(process)),
+        faults,
     })
+}
+
+/// Runs the setup step (PostgreSQL's initdb) once, before the first start.
+async fn set_up(
+    program: &Path,
+    args: &[String],
+    dir: &Path,
+    user: Option<(u32, u32)>,
+) -> Result<(), String> {
+    let output = command(program, args, dir, user)?
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(120), output)
+        .await
+        .map_err(|_| format!("{} took over 2 minutes", program.display()))?
+        .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
+    let _ = std::fs::remove_file(dir.join("socket/password"));
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(format!(
+            "{} failed: {}",
+            program.display(),
+            log_tail(&stderr)
+        ));
+    }
+    Ok(())
 }
 
 type Plan = (
     PathBuf,
     Option<(PathBuf, Vec<String>)>,
     Vec<String>,
-    Signal,
     Option<(u32, u32)>,
 );
 
-/// The program, its setup step, its arguments (`{dir}` and `{port}` filled in later), the
-/// signal that stops it cleanly, and the user it runs as.
-fn plan(backend: Backend) -> Result<Plan, String> {
-    let owned = |args: &[&str]| args.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>();
+/// The program, its setup step, its arguments (`{dir}` and `{port}` filled in later), and
+/// the user it runs as.
+fn plan(backend: Backend, persistence: Persistence) -> Result<Plan, String> {
+    let settings = backend.server_args(persistence)?;
+    let with_settings = |args: &[&str]| {
+        let mut args = owned(args);
+        args.extend(settings.iter().cloned());
+        args
+    };
     match backend {
         Backend::Postgres => {
             let bin = find(backend, &["initdb", "postgres"])?;
@@ -302,25 +393,23 @@ fn plan(backend: Backend) -> Result<Plan, String> {
                 "-D", "{dir}/data", "-U", "postgres", "--pwfile={dir}/socket/password",
                 "--auth=scram-sha-256", "--no-sync", "-E", "UTF8",
             ]);
-            let args = owned(&[
+            let args = with_settings(&[
                 "-D", "{dir}/data", "-p", "{port}", "-k", "{dir}/socket", "-c", "listen_addresses=127.0.0.1",
-                "-c", "fsync=on", "-c", "synchronous_commit=on", "-c", "full_page_writes=on",
-                "-c", "max_connections=300",
             ]);
-            Ok((bin.join("postgres"), Some((bin.join("initdb"), initdb)), args, Signal::INT, unprivileged_user()))
+            Ok((bin.join("postgres"), Some((bin.join("initdb"), initdb)), args, unprivileged_user()))
         }
         Backend::Redis => {
             let bin = find(backend, &["redis-server"])?;
-            let args = owned(&[
-                "--port", "{port}", "--bind", "127.0.0.1", "--dir", "{dir}/data", "--appendonly", "yes",
-                "--appendfsync", "everysec", "--save", "", "--protected-mode", "no", "--daemonize", "no",
+            let args = with_settings(&[
+                "--port", "{port}", "--bind", "127.0.0.1", "--dir", "{dir}/data", "--protected-mode", "no",
+                "--daemonize", "no",
             ]);
-            Ok((bin.join("redis-server"), None, args, Signal::TERM, None))
+            Ok((bin.join("redis-server"), None, args, None))
         }
         Backend::Nats => {
             let bin = find(backend, &["nats-server"])?;
-            let args = owned(&["-a", "127.0.0.1", "-p", "{port}", "-js", "-sd", "{dir}/data"]);
-            Ok((bin.join("nats-server"), None, args, Signal::TERM, None))
+            let args = with_settings(&["-a", "127.0.0.1", "-p", "{port}", "-js", "-sd", "{dir}/data"]);
+            Ok((bin.join("nats-server"), None, args, None))
         }
         Backend::KurrentDb => Err(
             "KurrentDB is not packaged for native runs: use docker, or give STATEBENCH_KURRENTDB_URL".into(),
