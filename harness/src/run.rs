@@ -1,9 +1,10 @@
 //! One run: every chosen suite on every chosen adapter, into one set of results.
 
+use crate::faulting::Faulting;
 use crate::machine;
 use crate::options::{RunOptions, Suite};
 use crate::provision::{self, Backend, Server};
-use crate::registry::{self, Provided};
+use crate::registry::{self, Made, Provided};
 use statebench_suites::Progress;
 use statebench_suites::results::{
     Disproof, Interface, Results, RunConfig, SCHEMA_VERSION, ServerInfo, Skipped, SubjectInfo, Tool,
@@ -80,6 +81,14 @@ pub async fn execute(
             .collect(),
         http_url: options.servers.http_url.clone(),
     };
+    let network = options.suites.contains(&Suite::Consistency)
+        && options
+            .workload
+            .consistency
+            .faults
+            .iter()
+            .any(|f| f.kind.is_network());
+    let faulting = Faulting::new(&servers, &provided, network, progress).await;
     for entry in entries {
         if cancel.is_cancelled() {
             break;
@@ -94,13 +103,36 @@ pub async fn execute(
         };
         match made {
             Ok(made) => {
+                let needs = entry.needs(http_url);
+                let nemesis = faulting.nemesis(needs);
+                let twins = match faulting.through_proxies(entry, needs).await {
+                    Some(Ok(twins)) => twins,
+                    Some(Err(e)) => {
+                        progress.note(&format!(
+                            "{}: no subjects through the proxies: {e}",
+                            entry.name
+                        ));
+                        Made::default()
+                    }
+                    None => Made::default(),
+                };
                 for subject in made.subjects {
                     if cancel.is_cancelled() {
                         break;
                     }
-                    run_subject(subject, options, &ctx, &tag, &mut results).await;
+                    let twin = twins
+                        .subjects
+                        .iter()
+                        .find(|t| t.name == subject.name)
+                        .cloned();
+                    let faults = Faults {
+                        nemesis: &nemesis,
+                        subject: twin,
+                    };
+                    run_subject(subject, faults, options, &ctx, &tag, &mut results).await;
                 }
                 made.tasks.iter().for_each(tokio::task::JoinHandle::abort);
+                twins.tasks.iter().for_each(tokio::task::JoinHandle::abort);
             }
             Err(reason) => {
                 progress.note(&format!("{}: skipped: {reason}", entry.name));
@@ -112,6 +144,7 @@ pub async fn execute(
             }
         }
     }
+    faulting.stop().await;
     for server in servers {
         server.shutdown().await;
     }
@@ -127,8 +160,16 @@ pub async fn execute(
     results
 }
 
+/// How the consistency suite faults a subject: its nemesis, and the same subject going
+/// through the proxies when network faults are scheduled.
+struct Faults<'a> {
+    nemesis: &'a dyn statebench_suites::faults::Nemesis,
+    subject: Option<Subject>,
+}
+
 async fn run_subject(
     subject: Subject,
+    faults: Faults<'_>,
     options: &RunOptions,
     ctx: &Context<'_>,
     tag: &str,
@@ -168,10 +209,10 @@ async fn run_subject(
                 timed(&subject, *suite, &key_base, ctx, results).await;
             }
             Suite::Consistency => {
-                let nemesis = statebench_suites::faults::NoNemesis;
+                let clients = faults.subject.as_ref().unwrap_or(&subject);
                 results
                     .consistency
-                    .extend(consistency::run(&subject, ctx, &key_base, &nemesis).await);
+                    .extend(consistency::run(clients, ctx, &key_base, faults.nemesis).await);
             }
         }
     }
