@@ -106,14 +106,19 @@ fn histories_come_from_standard_input_too() {
 fn an_exhausted_budget_exits_4_never_0() {
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("hard.jsonl");
+    // Indefinite writes of 1 to 40, each value read once in turn, then 1 again.
     let mut text = String::new();
-    for p in 0..40 {
-        text += &format!("{{\"process\":{p},\"type\":\"invoke\",\"f\":\"write\",\"value\":1}}\n");
+    for p in 1..=40 {
+        text += &format!("{{\"process\":{p},\"type\":\"invoke\",\"f\":\"write\",\"value\":{p}}}\n");
     }
-    for p in 0..40 {
-        text += &format!("{{\"process\":{p},\"type\":\"info\",\"f\":\"write\",\"value\":1}}\n");
+    for p in 1..=40 {
+        text += &format!("{{\"process\":{p},\"type\":\"info\",\"f\":\"write\",\"value\":{p}}}\n");
     }
-    text += "{\"process\":99,\"type\":\"invoke\",\"f\":\"read\"}\n{\"process\":99,\"type\":\"ok\",\"f\":\"read\",\"value\":7}\n";
+    for v in (1..=40).chain([1]) {
+        text += &format!(
+            "{{\"process\":99,\"type\":\"invoke\",\"f\":\"read\"}}\n{{\"process\":99,\"type\":\"ok\",\"f\":\"read\",\"value\":{v}}}\n"
+        );
+    }
     std::fs::write(&file, text).unwrap();
     let output = statebench()
         .args([

@@ -14,7 +14,7 @@ use statebench_adapters::Capability;
 
 /// The checkers' budget in a run: generous, but a run must end.
 const BUDGET: Budget = Budget {
-    time: std::time::Duration::from_secs(120),
+    time: std::time::Duration::from_secs(30),
     memory_bytes: 2 << 30,
 };
 
