@@ -125,6 +125,19 @@ pub(super) fn judge(
             "a cache may be stale, but only for as long as its entries live",
         ));
     }
+    if let (true, Capability::Unsupported(reason)) = (spec.kind.crashes(), &caps.kill_durable) {
+        // What a crash destroys, a store that does not declare kill durability never
+        // promised to keep: every check is measured, none is a broken promise.
+        for c in &mut run.checks {
+            if c.promised {
+                c.promised = false;
+                c.note = format!(
+                    "not promised under {}: acknowledged writes may not survive a kill ({reason})",
+                    spec.kind.name()
+                );
+            }
+        }
+    }
 }
 
 fn registers_checks(
