@@ -33,6 +33,7 @@ measure: {duration: 500ms}
 open: {rates: [400], max_in_flight: 8}
 closed: {concurrency: [2]}
 snapshot_every: 20
+consistency: {duration: 1500ms, quiet: 200ms, faults: [none, kill, pause, reset]}
 ";
 
 struct Run {
@@ -143,6 +144,7 @@ fn check_full_run(run: &Run, mode: &str) {
             assert_eq!(m["counts"]["fatal"], 0, "{subject} {suite}: {m}");
         }
     }
+    check_consistency(r, &run.stderr);
     let subject = |name: &str| {
         r["subjects"]
             .as_array()
@@ -170,6 +172,46 @@ fn check_full_run(run: &Run, mode: &str) {
         ran || skipped(r, "kurrentdb").is_some_and(|why| !why.is_empty()),
         "kurrentdb neither ran nor was skipped"
     );
+}
+
+/// Every subject ran the consistency suite under every fault, and kept every promise.
+fn check_consistency(r: &serde_json::Value, stderr: &str) {
+    let runs = r["consistency"].as_array().unwrap();
+    for subject in SUBJECTS {
+        let mine: Vec<&serde_json::Value> =
+            runs.iter().filter(|c| c["subject"] == subject).collect();
+        assert_eq!(
+            mine.len(),
+            4,
+            "{subject}: consistency runs; stderr:\n{stderr}"
+        );
+        for run in mine {
+            assert!(run["skipped"].is_null(), "{subject}: {run}");
+            assert!(
+                run["ops"]["ok"].as_u64().unwrap() > 100,
+                "{subject}: {}",
+                run["ops"]
+            );
+            if run["fault"] != "none" {
+                let nemesis = run["nemesis"].as_array().unwrap();
+                assert!(
+                    !nemesis.is_empty() && nemesis.iter().all(|e| e["ok"] == true),
+                    "{subject}: {nemesis:?}"
+                );
+            }
+            for c in run["checks"].as_array().unwrap() {
+                let broken = c["promised"] == true && c["validity"] == "invalid";
+                assert!(!broken, "{subject} under {}: {c}", run["fault"]);
+            }
+        }
+        let standing = &r["subjects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == subject)
+            .unwrap()["correctness"]["standing"];
+        assert_eq!(standing, "pass", "{subject}");
+    }
 }
 
 /// The run's server directories (and so its servers' data) are gone.
