@@ -45,7 +45,7 @@ pub fn verdicts(r: &Results) -> Vec<Block> {
     let (best, faster) = r.fastest_passing();
     if let Some((name, ok)) = &best {
         blocks.push(Block::Paragraph(format!(
-            "Fastest subject that passed every check: **{name}**, {} ok/s (its best throughput step).",
+            "Fastest subject that passed every check: {name}, {} ok/s (its best throughput step).",
             rate(*ok)
         )));
     }

@@ -8,7 +8,8 @@ padding:0 1rem;color:#1b1f24}table{border-collapse:collapse;margin:.5rem 0 1.5re
 font-variant-numeric:tabular-nums}th,td{border:1px solid #d0d7de;padding:.25rem .5rem}\
 th{background:#f6f8fa;text-align:left}td.n{text-align:right}tr:nth-child(even) td{background:#fafbfc}\
 .warning{border-left:4px solid #d29922;background:#fff8c5;padding:.5rem 1rem}code{background:#eff1f3;\
-padding:0 .2rem;border-radius:3px}";
+padding:0 .2rem;border-radius:3px}td.fail{background:#ffebe9!important;color:#82071e;\
+font-weight:600}td.seen{background:#fff8c5!important}";
 
 /// The report as one HTML page.
 pub fn render(results: &Results) -> String {
@@ -74,7 +75,17 @@ fn table_html(table: &Table, out: &mut String) {
     for row in &table.rows {
         *out += "<tr>";
         for (cell, numeric) in row.iter().zip(&table.numeric) {
-            let class = if *numeric { " class=\"n\"" } else { "" };
+            // A broken promise must be impossible to miss; a property seen broken but not
+            // promised is marked more quietly.
+            let class = if cell.contains("FAIL") || cell.contains("DISPROVED") {
+                " class=\"fail\""
+            } else if cell.contains("not promised") {
+                " class=\"seen\""
+            } else if *numeric {
+                " class=\"n\""
+            } else {
+                ""
+            };
             *out += &format!("<td{class}>{}</td>", inline(cell));
         }
         *out += "</tr>\n";
