@@ -113,7 +113,16 @@ impl Nemesis for ServerNemesis {
                 self.proxy(target)?.heal();
                 Ok(format!("the network to {target} healed"))
             }
-            FaultKind::None | FaultKind::Restart | FaultKind::Reset => Ok("nothing to heal".into()),
+            FaultKind::Restart => {
+                // Running again, whatever the restart did.
+                self.find(target)?.server.heal().await.map_err(shown)?;
+                Ok(format!("{target} is running"))
+            }
+            FaultKind::Reset => {
+                self.proxy(target)?.heal();
+                Ok(format!("the network to {target} healed"))
+            }
+            FaultKind::None => Ok("nothing to heal".into()),
         }
     }
 }

@@ -69,6 +69,7 @@ impl Process {
 
     /// Sends `signal` and waits until the server has exited, killing it after `limit`.
     async fn end(&mut self, signal: Signal, limit: Duration) -> Result<(), String> {
+        let group = self.group();
         if self.signal(signal)?
             && tokio::time::timeout(limit, self.child.wait())
                 .await
@@ -78,6 +79,16 @@ impl Process {
         }
         // After SIGKILL the exit is prompt; the caller bounds the wait anyway.
         self.child.wait().await.map_err(|e| e.to_string())?;
+        // The leader is gone; its children (PostgreSQL's backends) may linger a moment, and
+        // a server started again while they hold its shared memory refuses to run.
+        if let Some(group) = group {
+            for _ in 0..500 {
+                if rustix::process::test_kill_process_group(group).is_err() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
         Ok(())
     }
 
