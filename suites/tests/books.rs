@@ -5,15 +5,13 @@ mod support;
 
 use statebench_adapters::broken::RacyCas;
 use statebench_adapters::memory::Memory;
-use statebench_suites::Silent;
 use statebench_suites::check::Validity;
 use statebench_suites::results::Trial;
 use statebench_suites::subject::{Subject, Target};
-use statebench_suites::suite::{Context, Prepared, latency, throughput};
+use statebench_suites::suite::{Prepared, latency, throughput};
 use statebench_suites::workload::{Phase, Seconds};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio_util::sync::CancellationToken;
 
 async fn trials(subject: Subject, seed: u64) -> Vec<Trial> {
     let workload = support::workload("hot-key-commands", |w| {
@@ -29,14 +27,7 @@ async fn trials(subject: Subject, seed: u64) -> Vec<Trial> {
         w.closed.concurrency = vec![8];
         w.open.rates = vec![2_000.0];
     });
-    let ctx = Context {
-        seed,
-        workload,
-        cancel: CancellationToken::new(),
-        progress: &Silent,
-        grace: Duration::from_secs(1),
-        run_dir: None,
-    };
+    let ctx = support::context(workload, None);
     let prepared = Prepared {
         subject,
         key_base: format!("b{seed}/"),

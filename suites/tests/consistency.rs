@@ -6,25 +6,18 @@ mod support;
 
 use statebench_adapters::fault::{FaultPlan, Faulty};
 use statebench_adapters::memory::Memory;
+use statebench_suites::Workload;
 use statebench_suites::check::Validity;
 use statebench_suites::faults::NoNemesis;
 use statebench_suites::results::ConsistencyRun;
 use statebench_suites::subject::{Subject, Target};
-use statebench_suites::suite::{Context, consistency};
-use statebench_suites::workload::Seconds;
-use statebench_suites::{Silent, Workload};
+use statebench_suites::suite::consistency;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio_util::sync::CancellationToken;
 
 fn workload(seed: u64) -> Arc<Workload> {
-    support::workload("hot-key-commands", |w| {
-        w.seed = seed;
-        w.consistency.duration = Seconds(Duration::from_millis(600));
-        w.consistency.quiet = Seconds(Duration::from_millis(50));
-        w.consistency.rate = 4_000.0;
-    })
+    support::consistency_workload(seed, Duration::from_millis(600))
 }
 
 async fn run(
@@ -32,14 +25,7 @@ async fn run(
     workload: Arc<Workload>,
     dir: Option<&Path>,
 ) -> Vec<ConsistencyRun> {
-    let ctx = Context {
-        seed: workload.seed,
-        workload,
-        cancel: CancellationToken::new(),
-        progress: &Silent,
-        grace: Duration::from_secs(1),
-        run_dir: dir,
-    };
+    let ctx = support::context(workload, dir);
     consistency::run(subject, &ctx, "t/", &NoNemesis).await
 }
 

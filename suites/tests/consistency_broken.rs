@@ -5,38 +5,24 @@ mod support;
 
 use statebench_adapters::broken::{DoubleAppend, Forgetful, RacyCas, StaleCache};
 use statebench_adapters::memory::Memory;
+use statebench_suites::Workload;
 use statebench_suites::check::Validity;
 use statebench_suites::faults::NoNemesis;
 use statebench_suites::results::ConsistencyRun;
 use statebench_suites::subject::{Subject, Target};
-use statebench_suites::suite::{Context, consistency};
-use statebench_suites::workload::Seconds;
-use statebench_suites::{Silent, Workload};
+use statebench_suites::suite::consistency;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio_util::sync::CancellationToken;
 
 const RUNS: u64 = 20;
 
 fn workload(seed: u64) -> Arc<Workload> {
-    support::workload("hot-key-commands", |w| {
-        w.seed = seed;
-        w.consistency.duration = Seconds(Duration::from_millis(400));
-        w.consistency.quiet = Seconds(Duration::from_millis(20));
-        w.consistency.rate = 4_000.0;
-    })
+    support::consistency_workload(seed, Duration::from_millis(400))
 }
 
 async fn run(subject: &Subject, seed: u64) -> ConsistencyRun {
     let workload = workload(seed);
-    let ctx = Context {
-        seed,
-        workload,
-        cancel: CancellationToken::new(),
-        progress: &Silent,
-        grace: Duration::from_secs(1),
-        run_dir: None,
-    };
+    let ctx = support::context(workload, None);
     let mut runs = consistency::run(subject, &ctx, &format!("t{seed}/"), &NoNemesis).await;
     runs.remove(0)
 }

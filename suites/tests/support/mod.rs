@@ -45,3 +45,28 @@ pub async fn phase(engine: &Engine, length: Length, mode: Mode) -> PhaseReport {
     };
     engine.run(&spec, &Silent, None).await
 }
+
+/// A silent suite context for `workload`, writing below `dir` when given.
+pub fn context(
+    workload: Arc<Workload>,
+    dir: Option<&std::path::Path>,
+) -> statebench_suites::suite::Context<'_> {
+    statebench_suites::suite::Context {
+        seed: workload.seed,
+        workload,
+        cancel: CancellationToken::new(),
+        progress: &Silent,
+        grace: Duration::from_secs(1),
+        run_dir: dir,
+    }
+}
+
+/// A consistency workload: `hot-key-commands` with short runs for tests.
+pub fn consistency_workload(seed: u64, length: Duration) -> Arc<Workload> {
+    workload("hot-key-commands", |w| {
+        w.seed = seed;
+        w.consistency.duration = workload::Seconds(length);
+        w.consistency.quiet = workload::Seconds(Duration::from_millis(20));
+        w.consistency.rate = 4_000.0;
+    })
+}
