@@ -104,3 +104,11 @@ fn an_unknown_name_lists_the_built_in_workloads() {
         "{error}"
     );
 }
+
+#[test]
+fn a_file_cut_off_mid_key_names_its_last_line_not_one_past_it() {
+    // Found by the fuzzer: the YAML parser pointed two lines past the end of this text.
+    let text = "name: fuzz\ndescription: x\nkeys:\n  count: 100\n  distributio";
+    let error = statebench_suites::Workload::parse("cut.yaml", text).unwrap_err();
+    assert_eq!(error.line, Some(5), "{error}");
+}

@@ -32,6 +32,7 @@ impl WorkloadError {
     pub(super) fn from_serde(
         origin: &str,
         e: &serde_path_to_error::Error<serde_yaml::Error>,
+        text: &str,
     ) -> Self {
         let inner = e.inner();
         // A syntax error has no field; serde_path_to_error then ends the path with `?`.
@@ -58,7 +59,10 @@ impl WorkloadError {
         }
         Self {
             origin: origin.to_owned(),
-            line: inner.location().map(|l| l.line()),
+            // At the end of the input the parser may point a line past the last one.
+            line: inner
+                .location()
+                .map(|l| l.line().min(text.lines().count().max(1))),
             field,
             message,
         }

@@ -21,7 +21,7 @@ impl Workload {
     pub fn parse(origin: &str, text: &str) -> Result<Self, WorkloadError> {
         let de = serde_yaml::Deserializer::from_str(text);
         let workload: Self = serde_path_to_error::deserialize(de)
-            .map_err(|e| WorkloadError::from_serde(origin, &e))?;
+            .map_err(|e| WorkloadError::from_serde(origin, &e, text))?;
         workload.validate().map_err(|(field, message)| {
             let line = locate::line_of(text, &field);
             WorkloadError {
