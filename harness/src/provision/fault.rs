@@ -221,8 +221,22 @@ impl FaultTarget {
 
     /// Starts a killed or stopped server again, on the same data and at the same URL, and
     /// waits until it answers.
+    ///
+    /// A start that fails is tried again, up to 5 times a second apart: the children of a
+    /// killed PostgreSQL are in sessions of their own, so no signal to its process group
+    /// reaches them, and until they notice their postmaster is gone they hold its shared
+    /// memory, which a new postmaster refuses to share.
     pub async fn restart(&self) -> Result<(), FaultError> {
-        self.apply(Fault::Restart).await
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match self.apply(Fault::Restart).await {
+                Err(FaultError::Failed(_)) if tries < 5 => {
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+                done => return done,
+            }
+        }
     }
 
     /// Brings the server back to running, whatever the faults left: resumes it if paused,

@@ -101,16 +101,12 @@ pub async fn schedule(
         return;
     }
     let kind = spec.kind;
-    let started = log
-        .call(kind.name(), target, nemesis.start(kind, target))
+    log.call(kind.name(), target, nemesis.start(kind, target))
         .await;
-    if !kind.lasts() {
-        return;
+    // Heal at the end of the window, or at once when the run is cancelled; an instant fault
+    // is healed at once (a restart that failed is started again): every run ends healed.
+    if kind.lasts() {
+        until(log, end, cancel).await;
     }
-    // Heal at the end of the window, or at once when the run is cancelled: every run ends
-    // healed.
-    until(log, end, cancel).await;
-    if started {
-        log.call("heal", target, nemesis.end(kind, target)).await;
-    }
+    log.call("heal", target, nemesis.end(kind, target)).await;
 }
