@@ -9,7 +9,7 @@
 #[path = "support/interleave.rs"]
 mod interleave;
 
-use interleave::{End, Layout, cases, line, only_last_never_ends};
+use interleave::{End, Layout, cases, line};
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 use statebench_suites::check::{Model, Validity, Verdict};
@@ -81,12 +81,11 @@ fn build(processes: usize, draws: &[Draw], picks: &[usize], last: u8) -> History
         })
         .collect();
     let process: Vec<usize> = ops.iter().map(|o| o.process).collect();
-    let mut ends: Vec<End> = ops.iter().map(|o| o.end).collect();
-    only_last_never_ends(&process, &mut ends);
-    for (op, end) in ops.iter_mut().zip(ends.iter()) {
+    let ends: Vec<End> = ops.iter().map(|o| o.end).collect();
+    let mut layout = Layout::new(&process, &ends, picks);
+    for (op, end) in ops.iter_mut().zip(layout.ends()) {
         op.end = *end;
     }
-    let mut layout = Layout::new(&process, &ends, picks);
     layout.append(End::Ok);
     ops.push(Operation {
         process: processes,
@@ -103,13 +102,8 @@ fn build(processes: usize, draws: &[Draw], picks: &[usize], last: u8) -> History
 /// Runs the adds on a counter from 0, each at an instant inside its interval (an indefinite
 /// one only if `effects` says it happens, a failed one never); reads return what they find.
 fn simulate(ops: &mut [Operation], layout: &Layout, effects: &[(u8, bool)]) {
-    let mut order: Vec<(f64, usize)> = (0..ops.len())
-        .filter(|&i| !ops[i].end.indefinite() || effects[i].1)
-        .map(|i| (layout.effect(i, effects[i].0), i))
-        .collect();
-    order.sort_by(|a, b| a.0.total_cmp(&b.0));
     let mut counter = 0;
-    for (_, i) in order {
+    for i in layout.effect_order(effects) {
         let op = &mut ops[i];
         match op.add {
             None => op.read = counter,

@@ -14,7 +14,7 @@
 #[path = "support/interleave.rs"]
 mod interleave;
 
-use interleave::{End, Layout, cases, line, only_last_never_ends};
+use interleave::{End, Layout, cases, line};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, TestRunner};
@@ -140,12 +140,11 @@ fn build(
         })
         .collect();
     let process: Vec<usize> = ops.iter().map(|o| o.process).collect();
-    let mut ends: Vec<End> = ops.iter().map(|o| o.end).collect();
-    only_last_never_ends(&process, &mut ends);
-    for (op, end) in ops.iter_mut().zip(ends.iter()) {
+    let ends: Vec<End> = ops.iter().map(|o| o.end).collect();
+    let layout = Layout::new(&process, &ends, picks);
+    for (op, end) in ops.iter_mut().zip(layout.ends()) {
         op.end = *end;
     }
-    let layout = Layout::new(&process, &ends, picks);
     if !matches!(values, Values::Random) {
         let effects: Vec<(u8, bool)> = draws.iter().map(|d| (d.5, d.6)).collect();
         simulate(&mut ops, &layout, &effects);
@@ -173,13 +172,8 @@ fn build(
 /// one only if `effects` says it happens): reads return what they find, a completed cas is
 /// ok when it finds its expected value and fails otherwise, a failed write never happens.
 fn simulate(ops: &mut [Operation], layout: &Layout, effects: &[(u8, bool)]) {
-    let mut order: Vec<(f64, usize)> = (0..ops.len())
-        .filter(|&i| !ops[i].end.indefinite() || effects[i].1)
-        .map(|i| (layout.effect(i, effects[i].0), i))
-        .collect();
-    order.sort_by(|a, b| a.0.total_cmp(&b.0));
     let mut registers: [Val; KEYS] = [None; KEYS];
-    for (_, i) in order {
+    for i in layout.effect_order(effects) {
         let op = &mut ops[i];
         let state = &mut registers[op.key];
         match op.call {

@@ -57,7 +57,7 @@ impl End {
 
 /// Makes every `Never` that is not its process's last operation an `Info`: a process
 /// cannot invoke again before its operation completed.
-pub fn only_last_never_ends(process: &[usize], ends: &mut [End]) {
+fn only_last_never_ends(process: &[usize], ends: &mut [End]) {
     for i in 0..ends.len() {
         let later = process[i + 1..].contains(&process[i]);
         if later && ends[i] == End::Never {
@@ -82,15 +82,20 @@ pub struct Layout {
 
 impl Layout {
     /// Interleaves the operations: operation `i` is run by `process[i]`, each process's in
-    /// order; `picks` choose, in turn, which process with lines left writes the next one.
+    /// order, and ends as `ends[i]` says, except that only a process's last may never end
+    /// (the others end `Info`: see [`Layout::ends`]); `picks` choose, in turn, which process
+    /// with lines left writes the next one.
     pub fn new(process: &[usize], ends: &[End], picks: &[usize]) -> Self {
         let n = process.len();
+        let mut ends = ends.to_vec();
+        only_last_never_ends(process, &mut ends);
         let mut layout = Self {
             lines: Vec::with_capacity(2 * n),
             invoke: vec![usize::MAX; n],
             complete: vec![None; n],
-            ends: ends.to_vec(),
+            ends,
         };
+        let ends = &layout.ends;
         // Each process's lines left to write, as (operation, invoke) in order.
         let mut processes: Vec<usize> = process.to_vec();
         processes.sort_unstable();
@@ -118,6 +123,23 @@ impl Layout {
             layout.push(line);
         }
         layout
+    }
+
+    /// How each operation ends.
+    pub fn ends(&self) -> &[End] {
+        &self.ends
+    }
+
+    /// The operations that take effect, in the order they do: each at the instant
+    /// `effects[i].0` picks inside its interval (see [`Layout::effect`]), an indefinite one
+    /// only when `effects[i].1` says it happens.
+    pub fn effect_order(&self, effects: &[(u8, bool)]) -> Vec<usize> {
+        let mut order: Vec<(f64, usize)> = (0..self.ends.len())
+            .filter(|&i| !self.ends[i].indefinite() || effects[i].1)
+            .map(|i| (self.effect(i, effects[i].0), i))
+            .collect();
+        order.sort_by(|a, b| a.0.total_cmp(&b.0));
+        order.into_iter().map(|(_, i)| i).collect()
     }
 
     /// Adds an operation that begins after every line so far and ends as `end`; returns its
