@@ -24,6 +24,7 @@ pub use racy_cas::RacyCas;
 pub use stale_cache::StaleCache;
 
 use crate::fault::splitmix64;
+use crate::memory::{self, Memory};
 use crate::{Capabilities, Descriptor, Technique};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -49,6 +50,51 @@ fn descriptor(
         settings,
     }
 }
+
+/// What a seeded broken adapter is made of: the memory it wraps, its dice, and a descriptor
+/// that claims everything memory claims.
+struct Seeded {
+    memory: Memory,
+    dice: Dice,
+    descriptor: Descriptor,
+}
+
+impl Seeded {
+    /// An empty memory, dice thrown by `seed`, and the claims of memory broken as `broken` says.
+    fn new(adapter: &str, broken: &str, seed: u64) -> Self {
+        let claims = memory::descriptor().capabilities;
+        Self {
+            memory: Memory::new(),
+            dice: Dice::new(seed),
+            descriptor: descriptor(adapter, broken, Some(seed), claims),
+        }
+    }
+}
+
+/// Implements [`Snapshots`](crate::Snapshots) for a broken adapter by the memory it wraps
+/// (in a field `seeded`): no broken adapter breaks snapshots.
+macro_rules! snapshots_by_memory {
+    ($adapter:ty) => {
+        #[async_trait::async_trait]
+        impl crate::Snapshots for $adapter {
+            async fn load_snapshot(
+                &self,
+                stream: &str,
+            ) -> Result<Option<crate::Snapshot>, crate::EventError> {
+                self.seeded.memory.load_snapshot(stream).await
+            }
+
+            async fn save_snapshot(
+                &self,
+                stream: &str,
+                snapshot: crate::Snapshot,
+            ) -> Result<(), crate::EventError> {
+                self.seeded.memory.save_snapshot(stream, snapshot).await
+            }
+        }
+    };
+}
+use snapshots_by_memory;
 
 /// Seeded dice: the outcome of roll `n` depends only on the seed and `n`.
 struct Dice {
@@ -91,9 +137,55 @@ async fn window(dice: &Dice) {
     }
 }
 
+/// The expectation to write with when `expect` is checked apart from the write (`holds`
+/// says whether it held when checked): when it held, a seeded [`window`] and then none
+/// (`any`), so that another writer can slip in between; otherwise `expect` itself, for the
+/// store to decide (a conflict, or the repeat of an earlier write), as `any` always is.
+async fn checked_apart<X: PartialEq>(dice: &Dice, expect: X, any: X, holds: bool) -> X {
+    if expect == any || !holds {
+        return expect;
+    }
+    window(dice).await;
+    any
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::future::Future;
+
+    /// How many of 8 tasks running `attempt` at once succeed.
+    pub(super) async fn winners<F, A>(attempt: F) -> usize
+    where
+        F: Fn() -> A,
+        A: Future<Output = bool> + Send + 'static,
+    {
+        let racers: Vec<_> = (0..8).map(|_| tokio::spawn(attempt())).collect();
+        let mut won = 0;
+        for racer in racers {
+            won += usize::from(racer.await.unwrap());
+        }
+        won
+    }
+
+    /// Runs 200 rounds of a race (`round(i)` says how many won round `i`): someone wins
+    /// every round, and more than one wins some rounds but not all (sometimes correct).
+    pub(super) async fn sometimes_more_than_one_wins<F, R>(racers: &str, round: F)
+    where
+        F: Fn(usize) -> R,
+        R: Future<Output = usize>,
+    {
+        let mut doubled = 0;
+        for i in 0..200 {
+            let won = round(i).await;
+            assert!(won >= 1, "round {i}: nobody won");
+            doubled += usize::from(won > 1);
+        }
+        assert!(
+            doubled > 0 && doubled < 200,
+            "{doubled} of 200 rounds let two {racers} win"
+        );
+    }
 
     #[test]
     fn dice_are_seeded_and_about_fair() {

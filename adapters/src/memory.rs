@@ -79,6 +79,31 @@ impl Memory {
         // The shard count is a power of two, so the mask keeps the low bits of the hash.
         &self.shards[self.hasher.hash_one(key) as usize & (SHARDS - 1)]
     }
+
+    /// The version `key` holds now, `None` when it is absent.
+    pub(crate) fn version(&self, key: &str) -> Option<Version> {
+        self.shard(key).lock().values.get(key).map(|v| v.version)
+    }
+
+    /// The revision of `stream`'s last event, `None` when it has none.
+    pub(crate) fn last_revision(&self, stream: &str) -> Option<Revision> {
+        self.shard(stream)
+            .lock()
+            .streams
+            .get(stream)
+            .and_then(Stream::last)
+    }
+}
+
+/// The version a put gives a key that holds `current`.
+pub(crate) fn next_version(current: Option<Version>) -> Version {
+    Version::from_raw(current.map_or(1, |v| v.raw() + 1))
+}
+
+/// The revision the last of `count` (one or more) events appended after `last` gets:
+/// revisions count the stream's events from 0.
+pub(crate) fn last_appended(last: Option<Revision>, count: usize) -> Revision {
+    Revision::from_raw(last.map_or(0, |r| r.raw() + 1) + count as u64 - 1)
 }
 
 pub(crate) fn holds(expect: Expect, current: Option<Version>) -> bool {
@@ -115,7 +140,7 @@ impl StateStore for Memory {
         if !holds(expect, current) {
             return Err(StoreError::Conflict { actual: current });
         }
-        let version = Version::from_raw(current.map_or(1, |v| v.raw() + 1));
+        let version = next_version(current);
         match shard.values.get_mut(key) {
             Some(slot) => *slot = Versioned { value, version },
             None => {

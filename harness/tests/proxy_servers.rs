@@ -4,6 +4,8 @@
 //!
 //! Without the server binaries these tests skip, loudly; under `CI=true` that is a failure.
 
+mod support;
+
 use bytes::Bytes;
 use statebench::faults::{Proxy, upstream_of, via_proxy};
 use statebench::provision::{Backend, Mode, Server, Settings, provide};
@@ -18,34 +20,14 @@ const START_LIMIT: Duration = Duration::from_secs(180);
 /// An adapter must work again within this after heal or reset.
 const RECOVERY_LIMIT: Duration = Duration::from_secs(30);
 
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
-
-fn which(program: &str) -> bool {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/usr/bin"].map(Into::into))
-        .any(|dir| dir.join(program).is_file())
-}
-
-fn missing(backend: Backend) -> Option<&'static str> {
-    match backend {
-        Backend::Postgres => {
-            let debian =
-                std::fs::read_dir("/usr/lib/postgresql").is_ok_and(|mut d| d.next().is_some());
-            (!debian && !which("postgres")).then_some("PostgreSQL is not installed")
-        }
-        Backend::Redis => (!which("redis-server")).then_some("redis-server is not installed"),
-        _ => Some("not a backend these tests use"),
-    }
-}
-
 /// A native server of `backend`, or `None` (said loudly) where it is not installed.
 async fn native(backend: Backend) -> Option<Server> {
-    if let Some(why) = missing(backend) {
-        assert!(!in_ci(), "CI=true, and {why}");
-        eprintln!("SKIPPED: {why}; run ci/test to set the servers up");
+    let program = match backend {
+        Backend::Postgres => "postgres",
+        Backend::Redis => "redis-server",
+        other => panic!("these tests do not use {other}"),
+    };
+    if !support::usable_native(&[program]) {
         return None;
     }
     let settings = Settings {

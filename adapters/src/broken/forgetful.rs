@@ -1,11 +1,10 @@
 //! `Forgetful`: acknowledges every write and silently drops some of them.
 
-use super::{Dice, descriptor};
-use crate::memory::{self, Memory, holds, revision_holds};
+use super::{Seeded, snapshots_by_memory};
+use crate::memory::{holds, last_appended, next_version, revision_holds};
 use crate::{
     Adapter, Appended, Descriptor, EventData, EventError, EventStore, Expect, ExpectRevision,
-    ReadFrom, RecordedEvent, Revision, Snapshot, Snapshots, StateError, StateStore, StoreError,
-    Version, Versioned,
+    ReadFrom, RecordedEvent, StateError, StateStore, StoreError, Version, Versioned,
 };
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -18,52 +17,47 @@ pub const FORGETS_ONE_IN: u64 = 20;
 /// fraction ([`FORGETS_ONE_IN`]) of them. Expectations that fail are refused as they should
 /// be. It claims everything memory claims.
 pub struct Forgetful {
-    inner: Memory,
-    dice: Dice,
-    descriptor: Descriptor,
+    seeded: Seeded,
 }
 
 impl Forgetful {
     /// An empty store that chooses what to forget by `seed`.
     pub fn new(seed: u64) -> Self {
-        let claims = memory::descriptor().capabilities;
         let how = format!(
             "acknowledges every write and drops about 1 in {FORGETS_ONE_IN} of them unstored"
         );
         Self {
-            inner: Memory::new(),
-            dice: Dice::new(seed),
-            descriptor: descriptor("broken-forgetful", &how, Some(seed), claims),
+            seeded: Seeded::new("broken-forgetful", &how, seed),
         }
     }
 
     fn forgets(&self) -> bool {
-        self.dice.one_in(FORGETS_ONE_IN)
+        self.seeded.dice.one_in(FORGETS_ONE_IN)
     }
 }
 
 impl Adapter for Forgetful {
     fn descriptor(&self) -> &Descriptor {
-        &self.descriptor
+        &self.seeded.descriptor
     }
 }
 
 #[async_trait]
 impl StateStore for Forgetful {
     async fn get(&self, key: &str) -> Result<Option<Versioned>, StateError> {
-        self.inner.get(key).await
+        self.seeded.memory.get(key).await
     }
 
     async fn put(&self, key: &str, value: Bytes, expect: Expect) -> Result<Version, StateError> {
         if !self.forgets() {
-            return self.inner.put(key, value, expect).await;
+            return self.seeded.memory.put(key, value, expect).await;
         }
-        let current = self.inner.get(key).await?.map(|v| v.version);
+        let current = self.seeded.memory.version(key);
         if !holds(expect, current) {
             return Err(StoreError::Conflict { actual: current });
         }
         // The version memory would have given it.
-        Ok(Version::from_raw(current.map_or(1, |v| v.raw() + 1)))
+        Ok(next_version(current))
     }
 }
 
@@ -77,17 +71,15 @@ impl EventStore for Forgetful {
     ) -> Result<Appended, EventError> {
         EventData::require_some(&events)?;
         if !self.forgets() {
-            return self.inner.append(stream, events, expect).await;
+            return self.seeded.memory.append(stream, events, expect).await;
         }
-        let stored = self.inner.read(stream, ReadFrom::Start, usize::MAX).await?;
-        let current = stored.last().map(|e| e.revision);
+        let current = self.seeded.memory.last_revision(stream);
         if !revision_holds(expect, current) {
             return Err(StoreError::Conflict { actual: current });
         }
         // The revision memory would have given its last event.
-        let last = (stored.len() + events.len() - 1) as u64;
         Ok(Appended {
-            last: Revision::from_raw(last),
+            last: last_appended(current, events.len()),
             position: None,
         })
     }
@@ -98,24 +90,16 @@ impl EventStore for Forgetful {
         from: ReadFrom,
         max: usize,
     ) -> Result<Vec<RecordedEvent>, EventError> {
-        self.inner.read(stream, from, max).await
+        self.seeded.memory.read(stream, from, max).await
     }
 }
 
-#[async_trait]
-impl Snapshots for Forgetful {
-    async fn load_snapshot(&self, stream: &str) -> Result<Option<Snapshot>, EventError> {
-        self.inner.load_snapshot(stream).await
-    }
-
-    async fn save_snapshot(&self, stream: &str, snapshot: Snapshot) -> Result<(), EventError> {
-        self.inner.save_snapshot(stream, snapshot).await
-    }
-}
+snapshots_by_memory!(Forgetful);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Revision;
 
     fn one() -> Vec<EventData> {
         vec![EventData {

@@ -12,13 +12,25 @@ pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
 
+/// The native servers, as their programs are named.
+pub const NATIVE_SERVERS: [&str; 3] = ["postgres", "redis-server", "nats-server"];
+
 /// True when `mode` (`docker` or `native`) can run here; otherwise skips loudly, or fails
 /// in CI.
 pub fn usable(mode: &str) -> bool {
-    let missing = match mode {
-        "docker" => docker_missing(),
-        _ => native_missing(),
-    };
+    match mode {
+        "docker" => present_or_skip(mode, docker_missing()),
+        _ => usable_native(&NATIVE_SERVERS),
+    }
+}
+
+/// True when the native `servers` (of [`NATIVE_SERVERS`]) can run here; otherwise skips
+/// loudly, or fails in CI.
+pub fn usable_native(servers: &[&str]) -> bool {
+    present_or_skip("native", native_missing(servers))
+}
+
+fn present_or_skip(mode: &str, missing: Option<String>) -> bool {
     match missing {
         None => true,
         Some(why) if in_ci() => panic!("CI=true, and the {mode} servers are missing: {why}"),
@@ -56,20 +68,19 @@ pub fn docker_missing() -> Option<String> {
     None
 }
 
-/// Why native servers cannot run here, if they cannot.
-pub fn native_missing() -> Option<String> {
-    let postgres = std::fs::read_dir("/usr/lib/postgresql").is_ok_and(|mut d| d.next().is_some())
-        || which("postgres");
-    for (found, name) in [
-        (postgres, "postgres"),
-        (which("redis-server"), "redis-server"),
-        (which("nats-server"), "nats-server"),
-    ] {
-        if !found {
-            return Some(format!("{name} is not installed"));
+/// Why the native `servers` cannot run here, if they cannot.
+pub fn native_missing(servers: &[&str]) -> Option<String> {
+    let installed = |server: &str| match server {
+        "postgres" => {
+            std::fs::read_dir("/usr/lib/postgresql").is_ok_and(|mut d| d.next().is_some())
+                || which("postgres")
         }
-    }
-    None
+        program => which(program),
+    };
+    servers
+        .iter()
+        .find(|server| !installed(server))
+        .map(|server| format!("{server} is not installed"))
 }
 
 /// Whether `program` is on the PATH (or in /usr/sbin, /usr/bin).
