@@ -171,6 +171,8 @@ impl Ledger {
             format!(
                 "{lost} of {n} accounts below their acknowledged changes (lost updates), {phantom} above them"
             )
+        } else if n == 0 {
+            "no account left to check".to_owned()
         } else if n == unread {
             format!("no account could be read back ({n} touched)")
         } else {
