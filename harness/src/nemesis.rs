@@ -31,6 +31,20 @@ impl ServerNemesis {
         Self { targets }
     }
 
+    /// The same servers with no proxy: for a subject whose clients do not go through one,
+    /// so that a network fault is refused rather than sent where nobody connects.
+    pub fn without_proxies(&self) -> Self {
+        Self::new(
+            self.targets
+                .iter()
+                .map(|t| Target {
+                    proxy: None,
+                    ..t.clone()
+                })
+                .collect(),
+        )
+    }
+
     fn find(&self, name: &str) -> Result<&Target, String> {
         self.targets
             .iter()

@@ -105,6 +105,7 @@ pub async fn execute(
             Ok(made) => {
                 let needs = entry.needs(http_url);
                 let nemesis = faulting.nemesis(needs);
+                let direct = nemesis.without_proxies();
                 let twins = match faulting.through_proxies(entry, needs).await {
                     Some(Ok(twins)) => twins,
                     Some(Err(e)) => {
@@ -126,7 +127,7 @@ pub async fn execute(
                         .find(|t| t.name == subject.name)
                         .cloned();
                     let faults = Faults {
-                        nemesis: &nemesis,
+                        nemesis: if twin.is_some() { &nemesis } else { &direct },
                         subject: twin,
                     };
                     run_subject(subject, faults, options, &ctx, &tag, &mut results).await;

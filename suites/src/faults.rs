@@ -19,6 +19,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::time::Duration;
 
+/// The servers a fault may name as its target.
+pub const TARGETS: [&str; 4] = ["postgres", "redis", "nats", "kurrentdb"];
+
 /// What a fault does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum FaultKind {
@@ -93,7 +96,7 @@ impl FaultSpec {
         length: None,
     };
 
-    /// Parses `KIND[=ARG][:TARGET][@START[+LENGTH]]`.
+    /// Parses `KIND[=ARG][:TARGET][@START[+LENGTH]]`; TARGET is one of [`TARGETS`].
     pub fn parse(text: &str) -> Result<Self, String> {
         let text = text.trim();
         let bad = |why: &str| {
@@ -151,6 +154,14 @@ impl FaultSpec {
         };
         if kind == FaultKind::None && (target.is_some() || window.is_some()) {
             return Err(bad("`none` takes no target or window"));
+        }
+        if let Some(t) = &target
+            && !TARGETS.contains(&t.as_str())
+        {
+            return Err(bad(&format!(
+                "unknown target `{t}`: one of {}",
+                TARGETS.join(", ")
+            )));
         }
         Ok(Self {
             kind,
@@ -291,6 +302,10 @@ mod tests {
             ("kill:", "target after `:` is empty"),
             ("kill=3", "takes no argument"),
             ("none:redis", "takes no target"),
+            (
+                "kill:rediss",
+                "unknown target `rediss`: one of postgres, redis",
+            ),
             ("pause@1s+x", "`x` is not a duration"),
         ] {
             let e = FaultSpec::parse(text).unwrap_err();

@@ -140,9 +140,26 @@ impl Ledger {
         let (mut lost, mut phantom, mut unread) = (0u64, 0u64, 0u64);
         let mut evidence = Vec::new();
         for (&key, balance) in checked.iter().zip(&balances) {
-            let Ok(balance) = balance else {
-                unread += 1;
-                continue;
+            let balance = match balance {
+                Ok(Some(balance)) => balance,
+                Ok(None) => {
+                    // The account was loaded and never deleted: its books are lost with it.
+                    lost += 1;
+                    if evidence.len() < MAX_EVIDENCE {
+                        evidence.push(Evidence {
+                            key: Some(name(key)),
+                            message:
+                                "the account is gone after the trial: every change to it is lost"
+                                    .into(),
+                            ops: Vec::new(),
+                        });
+                    }
+                    continue;
+                }
+                Err(_) => {
+                    unread += 1;
+                    continue;
+                }
             };
             let books = self.books(key as usize);
             let bounds = books.bounds(INITIAL_BALANCE);
@@ -189,7 +206,12 @@ impl Ledger {
             );
         }
         if unread > 0 {
-            summary += &format!("; {unread} could not be read back");
+            let why = balances
+                .iter()
+                .find_map(|b| b.as_ref().err())
+                .cloned()
+                .unwrap_or_default();
+            summary += &format!("; {unread} could not be read back ({why})");
         }
         if overwritten > 0 {
             summary += &format!("; {overwritten} set by blind writes left out");
@@ -198,7 +220,8 @@ impl Ledger {
             check: "lost-updates".into(),
             validity: if lost + phantom > 0 {
                 Validity::Invalid
-            } else if n == unread {
+            } else if n == 0 || unread > 0 {
+                // An account not read back may hide a lost update.
                 Validity::Unknown
             } else {
                 Validity::Valid
@@ -218,7 +241,7 @@ async fn read_all(
     truth: Option<&Arc<dyn Layered>>,
     keys: &[u64],
     name: &impl Fn(u64) -> String,
-) -> Vec<Result<i64, String>> {
+) -> Vec<Result<Option<i64>, String>> {
     let mut out = Vec::with_capacity(keys.len());
     for chunk in keys.chunks(READERS) {
         let mut set = tokio::task::JoinSet::new();
@@ -226,7 +249,7 @@ async fn read_all(
             let (target, truth, key) = (target.clone(), truth.cloned(), name(k));
             set.spawn(async move { (i, balance(&target, truth.as_ref(), key).await) });
         }
-        let mut read: Vec<Result<i64, String>> = vec![Err("not read".into()); chunk.len()];
+        let mut read: Vec<Result<Option<i64>, String>> = vec![Err("not read".into()); chunk.len()];
         while let Some(joined) = set.join_next().await {
             if let Ok((i, balance)) = joined {
                 read[i] = balance;
@@ -241,14 +264,14 @@ async fn balance(
     target: &Target,
     truth: Option<&Arc<dyn Layered>>,
     key: String,
-) -> Result<i64, String> {
+) -> Result<Option<i64>, String> {
     let read = async {
         match (target, truth) {
             (_, Some(layers)) => state_balance(layers.truth(&key).await),
             (Target::State(store), None) => state_balance(store.get(&key).await),
             (Target::Events(store), None) => replay(store.as_ref(), &key)
                 .await
-                .map(|(account, _)| account.balance)
+                .map(|(account, _)| Some(account.balance))
                 .map_err(|e| e.error.unwrap_or_default()),
         }
     };
@@ -257,11 +280,89 @@ async fn balance(
         .map_err(|_| "no answer within 15 s".to_owned())?
 }
 
+/// The balance of a state account; `None` when the account is gone.
 fn state_balance(
     found: Result<Option<statebench_adapters::Versioned>, statebench_adapters::StateError>,
-) -> Result<i64, String> {
+) -> Result<Option<i64>, String> {
     match found.map_err(|e| e.to_string())? {
-        Some(v) => decode_state(&v.value).map(|a| a.balance),
-        None => Err("the account is gone".into()),
+        Some(v) => decode_state(&v.value).map(|a| Some(a.balance)),
+        None => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use statebench_adapters::memory::Memory;
+    use statebench_adapters::{Expect, StateStore};
+
+    fn account(balance: i64) -> Bytes {
+        Bytes::copy_from_slice(&balance.to_le_bytes())
+    }
+
+    async fn books_over(store: Arc<Memory>, ledger: Ledger) -> Verdict {
+        let target = Target::State(store);
+        Arc::new(ledger)
+            .verify(&target, None, |k| format!("acct-{k}"))
+            .await
+    }
+
+    #[tokio::test]
+    async fn an_account_that_is_gone_is_lost_not_left_out() {
+        let store = Arc::new(Memory::new());
+        let ledger = Ledger::new(2).unwrap();
+        for key in 0..2 {
+            ledger.begin(key, 10);
+            ledger.end(key, 10, Settled::Applied);
+        }
+        let balance = account(INITIAL_BALANCE + 10);
+        store.put("acct-0", balance, Expect::Any).await.unwrap();
+        let v = books_over(store, ledger).await;
+        assert_eq!(v.validity, Validity::Invalid, "{v:?}");
+        assert_eq!(v.violations, 1);
+        assert!(v.evidence[0].message.contains("gone"), "{v:?}");
+    }
+
+    #[tokio::test]
+    async fn balances_within_their_books_pass_and_one_outside_fails() {
+        let store = Arc::new(Memory::new());
+        let ledger = Ledger::new(2).unwrap();
+        ledger.begin(0, 10);
+        ledger.end(0, 10, Settled::Applied);
+        ledger.begin(1, -5);
+        ledger.end(1, -5, Settled::Maybe);
+        store
+            .put("acct-0", account(INITIAL_BALANCE + 10), Expect::Any)
+            .await
+            .unwrap();
+        store
+            .put("acct-1", account(INITIAL_BALANCE - 5), Expect::Any)
+            .await
+            .unwrap();
+        let v = books_over(store.clone(), ledger).await;
+        assert_eq!(v.validity, Validity::Valid, "{v:?}");
+
+        let ledger = Ledger::new(1).unwrap();
+        for _ in 0..2 {
+            ledger.begin(0, 10);
+            ledger.end(0, 10, Settled::Applied);
+        }
+        let v = books_over(store, ledger).await;
+        assert_eq!(
+            v.validity,
+            Validity::Invalid,
+            "one deposit of 10 was lost: {v:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn nothing_left_to_check_is_not_a_pass() {
+        let ledger = Ledger::new(1).unwrap();
+        ledger.begin(0, 10);
+        ledger.overwrite(0);
+        let v = books_over(Arc::new(Memory::new()), ledger).await;
+        assert_eq!(v.validity, Validity::Unknown, "{v:?}");
+        assert_eq!(v.keys, 0);
     }
 }

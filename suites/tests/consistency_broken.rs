@@ -150,6 +150,15 @@ async fn the_reference_is_never_flagged() {
             Subject::new("memory:events", Target::Events(events.clone()), "embedded"),
         ] {
             let r = run(&subject, seed).await;
+            assert_eq!(r.skipped, None, "{}, seed {seed}", subject.name);
+            let mut names: Vec<&str> = r.checks.iter().map(|c| c.verdict.check.as_str()).collect();
+            names.sort_unstable();
+            let expected = if subject.name.ends_with("state") {
+                vec!["durability", "linearizable", "lost-updates", "stale-reads"]
+            } else {
+                vec!["durability", "stream-integrity"]
+            };
+            assert_eq!(names, expected, "{}, seed {seed}", subject.name);
             let not_valid: Vec<_> = r
                 .checks
                 .iter()

@@ -71,12 +71,25 @@ fn number(value: &serde_json::Value, line: usize, what: &str) -> Result<i64, Bad
     }
 }
 
+/// An add's change: a whole number, never missing.
+fn delta(value: &serde_json::Value, line: usize) -> Result<i64, BadLine> {
+    match value {
+        serde_json::Value::Null => Err(BadLine::at(
+            line,
+            "an add needs a value: the change, a whole number",
+        )),
+        v => number(v, line, "an add's value"),
+    }
+}
+
 /// Checks every read of every counter in `ops`.
 pub fn check(ops: &Ops) -> Result<Verdict, BadLine> {
     let mut evidence = Vec::new();
     let (mut reads, mut bad_reads, mut bad_keys, mut keys, mut counted) =
         (0u64, 0u64, 0u64, 0u64, 0u64);
     let mut lost = 0u64;
+    let mut unread_keys = 0u64;
+    let mut unread_example: Option<String> = None;
     for (key, key_ops) in ops.by_key() {
         keys += 1;
         let mut adds = Vec::new();
@@ -85,7 +98,7 @@ pub fn check(ops: &Ops) -> Result<Verdict, BadLine> {
             match (op.f.as_str(), op.outcome) {
                 ("add" | "increment", OpOutcome::Fail) => {}
                 ("add" | "increment", outcome) => adds.push(Add {
-                    delta: number(&op.argument, op.invoke_line, "an add's value")?,
+                    delta: delta(&op.argument, op.invoke_line)?,
                     start: op.start,
                     end: op.end,
                     ok: outcome == OpOutcome::Ok,
@@ -110,6 +123,20 @@ pub fn check(ops: &Ops) -> Result<Verdict, BadLine> {
         }
         counted += (adds.len() + key_reads.len()) as u64;
         reads += key_reads.len() as u64;
+        // An acknowledged add is only checked by a read that began after it ended: a counter
+        // without one could have lost it unseen.
+        let last_ack = adds.iter().filter(|a| a.ok).map(|a| a.end).max();
+        if let Some(last) = last_ack
+            && !key_reads.iter().any(|(_, r)| r.start > last)
+        {
+            unread_keys += 1;
+            if unread_example.is_none() {
+                unread_example = Some(
+                    key.as_ref()
+                        .map_or("the single counter".into(), |k| k.to_string()),
+                );
+            }
+        }
         let index = Index::new(&adds);
         let mut first_bad: Option<Evidence> = None;
         let mut key_bad = 0;
@@ -145,6 +172,15 @@ pub fn check(ops: &Ops) -> Result<Verdict, BadLine> {
         (
             Validity::Unknown,
             format!("{keys} counters, but no read to check"),
+        )
+    } else if unread_keys > 0 {
+        (
+            Validity::Unknown,
+            format!(
+                "{reads} reads within what the adds allow, but {unread_keys} of {} not read after their last acknowledged add (first: {}): an update lost there would go unseen",
+                super::plural(keys, "counter"),
+                unread_example.unwrap_or_default()
+            ),
         )
     } else {
         (
@@ -332,6 +368,28 @@ mod tests {
         assert_eq!((b.low, b.high), (1028, 1035));
         assert_eq!(b.place(1027), std::cmp::Ordering::Less);
         assert_eq!(b.place(1035), std::cmp::Ordering::Equal);
+    }
+
+    #[test]
+    fn an_acknowledged_add_with_no_read_after_it_leaves_the_counter_undecided() {
+        // The read overlaps the add, so it may come before it: had the add been lost, no
+        // read would show it.
+        let v = verdict(&[
+            (0, "invoke", "add", "5"),
+            (2, "invoke", "read", "null"),
+            (0, "ok", "add", "5"),
+            (2, "ok", "read", "0"),
+        ]);
+        assert_eq!(v.validity, Validity::Unknown, "{v:?}");
+        assert!(v.summary.contains("not read after"), "{}", v.summary);
+    }
+
+    #[test]
+    fn an_add_without_a_value_is_bad_input() {
+        let text = "{\"process\":0,\"type\":\"invoke\",\"f\":\"add\"}\n{\"process\":0,\"type\":\"ok\",\"f\":\"add\"}\n";
+        let e = check(&pair(&parse(text.as_bytes()).unwrap()).unwrap()).unwrap_err();
+        assert_eq!(e.line, 1);
+        assert!(e.to_string().contains("needs a value"), "{e}");
     }
 
     #[test]

@@ -186,6 +186,11 @@ fn verdict(keys: &[(Option<Key>, Vec<RegOp<'_>>)], outcomes: Vec<Outcome>, ops: 
                 super::plural(n as u64, "key")
             ),
         )
+    } else if ops == 0 {
+        (
+            Validity::Unknown,
+            "no register operation to check".to_owned(),
+        )
     } else if unknown > 0 {
         (
             Validity::Unknown,

@@ -201,12 +201,15 @@ pub fn check(ops: &Ops) -> Result<Vec<Verdict>, BadLine> {
     let verdict = |check: &str, tally: Tally, what: &str| {
         let validity = if tally.violations > 0 {
             Validity::Invalid
-        } else if unfinished > 0 {
+        } else if unfinished > 0 || counted == 0 {
+            // Nothing read after the appends, or nothing at all: nothing is shown kept.
             Validity::Unknown
         } else {
             Validity::Valid
         };
-        let tail = if unfinished > 0 {
+        let tail = if counted == 0 {
+            "; no append or read to check".to_owned()
+        } else if unfinished > 0 {
             format!("; {unfinished} streams have no read after their last append")
         } else {
             String::new()

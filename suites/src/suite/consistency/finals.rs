@@ -26,7 +26,20 @@ pub struct StaleEntry {
 }
 
 /// What the stale-for-good check found: `None` when the subject has no cache.
-pub type StaleForGood = Option<(Vec<StaleEntry>, Option<Duration>, u64)>;
+pub type StaleForGood = Option<CacheInspection>;
+
+/// A cache compared with its truth after the quiet period.
+pub struct CacheInspection {
+    /// Entries that differ from the truth.
+    pub stale: Vec<StaleEntry>,
+    /// How long the adapter declares an entry may live.
+    pub bound: Option<Duration>,
+    /// Keys whose cache and truth were both read.
+    pub inspected: u64,
+    /// Keys where either read failed, and the first failure.
+    pub unread: u64,
+    pub unread_why: Option<String>,
+}
 
 /// Reads every key once more, recording the reads; inspects a cache against its truth.
 pub async fn read(subject: &Subject, histories: &super::Histories, plan: &Plan) -> StaleForGood {
@@ -124,13 +137,17 @@ where
 async fn stale_for_good(subject: &Subject, plan: &Plan) -> StaleForGood {
     let layers = subject.layers.as_ref()?;
     let mut stale = Vec::new();
-    let mut inspected = 0;
+    let (mut inspected, mut unread, mut unread_why) = (0, 0, None);
     for i in 0..plan.keys {
         for name in [format!("reg-{i}"), format!("acct-{i}")] {
             let key = format!("{}{name}", plan.prefix);
-            let (Ok(truth), Ok(cached)) = (layers.truth(&key).await, layers.cached(&key).await)
-            else {
-                continue;
+            let (truth, cached) = match (layers.truth(&key).await, layers.cached(&key).await) {
+                (Ok(truth), Ok(cached)) => (truth, cached),
+                (Err(e), _) | (_, Err(e)) => {
+                    unread += 1;
+                    unread_why.get_or_insert_with(|| format!("{name}: {e}"));
+                    continue;
+                }
             };
             inspected += 1;
             let truth_version = truth.map_or(0, |t| t.version.raw());
@@ -146,5 +163,11 @@ async fn stale_for_good(subject: &Subject, plan: &Plan) -> StaleForGood {
             }
         }
     }
-    Some((stale, layers.staleness_bound(), inspected))
+    Some(CacheInspection {
+        stale,
+        bound: layers.staleness_bound(),
+        inspected,
+        unread,
+        unread_why,
+    })
 }

@@ -15,7 +15,7 @@ mod verdicts;
 use super::trial::Context;
 use crate::faults::{FaultKind, FaultSpec, Nemesis};
 use crate::history::{Entry, Recorder, write_jsonl};
-use crate::results::{ConsistencyRun, HistoryCounts, NemesisEvent};
+use crate::results::{ConsistencyCheck, ConsistencyRun, HistoryCounts, NemesisEvent};
 use crate::subject::{Subject, Target};
 use crate::units::per_second;
 use clients::Plan;
@@ -160,6 +160,13 @@ async fn scenario(
             "{}: consistency under {spec}: skipped: {why}",
             subject.name
         ));
+        // The store itself failed, so nothing was decided: this counts as undecided (exit 4),
+        // unlike a fault that does not apply to the subject.
+        run.checks.push(ConsistencyCheck {
+            verdict: verdicts::unknown("setup", format!("the scenario could not start: {why}")),
+            promised: true,
+            note: String::new(),
+        });
         run.skipped = Some(why);
         return run;
     }
@@ -190,7 +197,7 @@ async fn scenario(
         &plan.cancel,
     );
     let watch = watch(&mut set, &recorders, started, ctx);
-    tokio::join!(schedule, watch);
+    let (injected, ()) = tokio::join!(schedule, watch);
     run.duration_ms = started.elapsed().as_secs_f64() * 1_000.0;
     run.interrupted = ctx.cancel.is_cancelled();
     let quiet = c.quiet.0;
@@ -212,6 +219,24 @@ async fn scenario(
     );
     run.histories = entries.write(ctx, subject, index, spec);
     verdicts::judge(&mut run, subject, spec, &entries, stale_for_good, c.keys);
+    if !injected {
+        // A pass under a fault that never happened would say nothing about the fault.
+        let why = run
+            .nemesis
+            .iter()
+            .find(|e| !e.ok)
+            .map_or(String::new(), |e| e.detail.clone());
+        for c in &mut run.checks {
+            if c.verdict.validity == crate::check::Validity::Valid {
+                c.verdict.validity = crate::check::Validity::Unknown;
+                c.verdict.summary = format!(
+                    "{} (not decided: the {} fault could not be injected: {why})",
+                    c.verdict.summary,
+                    spec.kind.name()
+                );
+            }
+        }
+    }
     let failed = run.failed().count();
     let shown: Vec<String> = run
         .checks

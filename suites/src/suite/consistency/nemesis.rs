@@ -86,7 +86,8 @@ async fn until(log: &Log, at: Duration, cancel: &CancellationToken) -> bool {
     }
 }
 
-/// Carries out `spec` on `target` during a run of `run` length.
+/// Carries out `spec` on `target` during a run of `run` length; false when the fault could
+/// not be injected.
 pub async fn schedule(
     nemesis: &dyn Nemesis,
     spec: &FaultSpec,
@@ -94,14 +95,15 @@ pub async fn schedule(
     run: Duration,
     log: &Log,
     cancel: &CancellationToken,
-) {
-    let Some(target) = target else { return };
+) -> bool {
+    let Some(target) = target else { return true };
     let (start, end) = spec.window(run);
     if !until(log, start, cancel).await {
-        return;
+        return true;
     }
     let kind = spec.kind;
-    log.call(kind.name(), target, nemesis.start(kind, target))
+    let injected = log
+        .call(kind.name(), target, nemesis.start(kind, target))
         .await;
     // Heal at the end of the window, or at once when the run is cancelled; an instant fault
     // is healed at once (a restart that failed is started again): every run ends healed.
@@ -109,4 +111,5 @@ pub async fn schedule(
         until(log, end, cancel).await;
     }
     log.call("heal", target, nemesis.end(kind, target)).await;
+    injected
 }

@@ -28,7 +28,7 @@ fn ops_of(entries: &[Entry]) -> Result<Ops, String> {
     pair(&numbered).map_err(|e| e.to_string())
 }
 
-fn unknown(check: &str, why: String) -> Verdict {
+pub(super) fn unknown(check: &str, why: String) -> Verdict {
     Verdict {
         check: check.into(),
         validity: Validity::Unknown,
@@ -118,9 +118,9 @@ pub(super) fn judge(
             }
         }
     }
-    if let Some((stale, bound, inspected)) = stale {
+    if let Some(inspection) = stale {
         run.checks.push(checked(
-            stale_for_good(&stale, bound, inspected),
+            stale_for_good(&inspection),
             Ok(()),
             "a cache may be stale, but only for as long as its entries live",
         ));
@@ -256,11 +256,8 @@ fn register_durability(ops: &Ops) -> Verdict {
     }
 }
 
-fn stale_for_good(
-    stale: &[super::finals::StaleEntry],
-    bound: Option<std::time::Duration>,
-    inspected: u64,
-) -> Verdict {
+fn stale_for_good(inspection: &super::finals::CacheInspection) -> Verdict {
+    let (stale, bound, inspected) = (&inspection.stale, inspection.bound, inspection.inspected);
     let forever: Vec<&super::finals::StaleEntry> = stale
         .iter()
         .filter(|s| match (s.expires_in, bound) {
@@ -297,6 +294,20 @@ fn stale_for_good(
             format!(
                 "{} of {inspected} cache entries stale after the quiet period with no expiry within the declared bound: stale for good",
                 forever.len()
+            ),
+        )
+    } else if inspection.unread > 0 || inspected == 0 {
+        // A key not inspected may be the one that stays stale.
+        (
+            Validity::Unknown,
+            format!(
+                "{} of {inspected} inspected cache entries stale (until they expire), but {} keys could not be inspected ({})",
+                stale.len(),
+                inspection.unread,
+                inspection
+                    .unread_why
+                    .as_deref()
+                    .unwrap_or("no key to inspect")
             ),
         )
     } else if stale.is_empty() {
