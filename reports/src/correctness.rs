@@ -51,8 +51,9 @@ pub fn verdicts(r: &Results) -> Vec<Block> {
     }
     if !faster.is_empty() {
         blocks.push(Block::Warning(
-            "Faster, but not comparable: these subjects broke a promise, so their speed is not \
-             the speed of a correct store."
+            "Faster, but not comparable: these subjects did not pass every check (a broken \
+             promise, a check that could not decide, or no check at all), so their speed is not \
+             shown to be the speed of a correct store."
                 .into(),
         ));
         blocks.push(Block::List(
@@ -90,13 +91,30 @@ fn grouped(broken: &[String]) -> String {
     shown.join(", ")
 }
 
+/// What a check's violations count, in words: `3 stale reads`, `1 of 5 keys`.
+fn violations(v: &statebench_suites::check::Verdict) -> String {
+    let n = v.violations;
+    match v.check.as_str() {
+        "linearizable" => format!("{n} of {} keys", v.keys),
+        "stale-reads" => format!("{n} stale reads"),
+        "lost-updates" => format!("{n} reads out of bounds"),
+        "durability" => format!("{n} acknowledged writes lost"),
+        "stale-for-good" => format!("{n} of {} entries", v.keys),
+        _ => format!("{n} violations"),
+    }
+}
+
 fn cell(c: &ConsistencyCheck) -> String {
     let v = &c.verdict;
     match (v.validity, c.promised) {
-        (Validity::Valid, _) if v.violations > 0 => format!("valid ({} noted)", v.violations),
+        (Validity::Valid, _) if v.violations > 0 => {
+            format!("valid ({} noted)", violations(v))
+        }
         (Validity::Valid, _) => format!("valid ({} ops)", v.ops),
-        (Validity::Invalid, true) => format!("FAIL ({} of {})", v.violations, v.ops),
-        (Validity::Invalid, false) => format!("seen {} of {} (not promised)", v.violations, v.ops),
+        (Validity::Invalid, true) => format!("FAIL ({} in {} ops)", violations(v), v.ops),
+        (Validity::Invalid, false) => {
+            format!("seen {} in {} ops (not promised)", violations(v), v.ops)
+        }
         (Validity::Unknown, _) => "unknown".to_owned(),
     }
 }
@@ -126,6 +144,7 @@ pub fn consistency(r: &Results) -> Vec<Block> {
         ("subject", false),
         ("fault", false),
         ("ops ok/fail/info", true),
+        ("achieved", true),
     ];
     columns.extend(checks.iter().map(|c| (c.as_str(), false)));
     let mut matrix = Table::new(&columns);
@@ -134,6 +153,11 @@ pub fn consistency(r: &Results) -> Vec<Block> {
             run.subject.clone(),
             fault_of(run),
             format!("{}/{}/{}", run.ops.ok, run.ops.fail, run.ops.info),
+            format!(
+                "{}/s for {:.1} s",
+                rate(run.ops_per_s),
+                run.duration_ms / 1e3
+            ),
         ];
         for name in &checks {
             let found = run.checks.iter().find(|c| c.verdict.check == *name);
@@ -149,12 +173,15 @@ pub fn consistency(r: &Results) -> Vec<Block> {
     let mut blocks = vec![
         Block::Heading(2, "Consistency".into()),
         Block::Paragraph(format!(
-            "{} clients on {} hot keys per subject, {} operations per second in all, for {:.1} s per \
-             fault scenario; then every fault is healed, a quiet period of {:.1} s passes, and every \
-             key is read once more. Every operation is recorded (the histories are in \
-             `histories/`, checkable offline with `statebench check`). `FAIL`: a promised \
-             property broken; `not promised`: the adapter declares it does not keep it, so it is \
-             measured; counts are violations of checked operations.",
+            "{} clients on {} hot keys per subject, paced to at most {} operations per second in \
+             all, for {:.1} s per fault scenario (what they achieved, operations over the time the \
+             clients ran, is in the table); then every fault is healed, a quiet \
+             period of {:.1} s passes, and every key is read once more. Every operation is \
+             recorded (the histories are in `histories/`, checkable offline with `statebench \
+             check`). `FAIL`: a promised property broken; `not promised`: the adapter declares \
+             it does not keep it, so it is measured; each cell counts what was found (keys \
+             not linearizable, stale reads, reads out of the bounds of the adds, acknowledged \
+             writes lost) and the operations checked.",
             w.clients,
             w.keys,
             w.rate,
