@@ -192,7 +192,7 @@ fn is_final(op: &Op) -> bool {
 }
 
 /// Acknowledged writes the final reads cannot find: those of a version above the one the
-/// final read returned.
+/// final read returned, and those whose version a later write was given again.
 fn register_durability(ops: &Ops) -> Verdict {
     let (mut keys, mut acked, mut lost, mut undecided) = (0u64, 0u64, 0u64, 0u64);
     let mut evidence = Vec::new();
@@ -228,6 +228,31 @@ fn register_durability(ops: &Ops) -> Verdict {
                     missing.len()
                 ),
                 ops: vec![first.describe(), last.describe()],
+            });
+        }
+        // A store that lost a write and counted its versions again hands the lost write's
+        // version to a later one: of two acknowledged writes with one version, one is gone.
+        let mut by_version: Vec<&Op> = writes
+            .iter()
+            .copied()
+            .filter(|w| w.version.unwrap_or(0) <= seen)
+            .collect();
+        by_version.sort_by_key(|w| (w.version, w.start));
+        let reused: Vec<[&Op; 2]> = by_version
+            .windows(2)
+            .filter(|pair| pair[0].version == pair[1].version)
+            .map(|pair| [pair[0], pair[1]])
+            .collect();
+        lost += reused.len() as u64;
+        if let Some([a, b]) = reused.first() {
+            evidence.push(Evidence {
+                key: key.as_ref().map(ToString::to_string),
+                message: format!(
+                    "{} acknowledged writes got a version another acknowledged write also got (version {}): the store lost one and gave its version out again",
+                    reused.len(),
+                    a.version.unwrap_or(0)
+                ),
+                ops: vec![a.describe(), b.describe()],
             });
         }
     }
@@ -333,5 +358,63 @@ fn stale_for_good(inspection: &super::finals::CacheInspection) -> Verdict {
         violations: stale.len() as u64,
         summary,
         evidence,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::parse;
+
+    fn durability(lines: &[(&str, &str, &str, u64)]) -> Verdict {
+        let text: String = lines
+            .iter()
+            .map(|(p, t, f, v)| {
+                let process = if *p == "final" { "\"final\"".to_owned() } else { p.to_string() };
+                format!(
+                    "{{\"process\":{process},\"type\":\"{t}\",\"f\":\"{f}\",\"key\":\"r\",\"value\":{v},\"version\":{v}}}\n"
+                )
+            })
+            .collect();
+        register_durability(&pair(&parse(text.as_bytes()).unwrap()).unwrap())
+    }
+
+    #[test]
+    fn a_write_newer_than_the_final_read_is_lost() {
+        let v = durability(&[
+            ("0", "invoke", "write", 1),
+            ("0", "ok", "write", 1),
+            ("0", "invoke", "write", 2),
+            ("0", "ok", "write", 2),
+            ("final", "invoke", "read", 1),
+            ("final", "ok", "read", 1),
+        ]);
+        assert_eq!((v.validity, v.violations), (Validity::Invalid, 1), "{v:?}");
+    }
+
+    #[test]
+    fn a_version_given_out_twice_is_a_lost_write() {
+        // Version 2 was acknowledged, lost in a crash, and handed out again.
+        let v = durability(&[
+            ("0", "invoke", "write", 1),
+            ("0", "ok", "write", 1),
+            ("0", "invoke", "write", 2),
+            ("0", "ok", "write", 2),
+            ("1", "invoke", "write", 2),
+            ("1", "ok", "write", 2),
+            ("final", "invoke", "read", 2),
+            ("final", "ok", "read", 2),
+        ]);
+        assert_eq!((v.validity, v.violations), (Validity::Invalid, 1), "{v:?}");
+        assert!(v.evidence[0].message.contains("gave its version out again"));
+        let kept = durability(&[
+            ("0", "invoke", "write", 1),
+            ("0", "ok", "write", 1),
+            ("1", "invoke", "write", 2),
+            ("1", "ok", "write", 2),
+            ("final", "invoke", "read", 2),
+            ("final", "ok", "read", 2),
+        ]);
+        assert_eq!(kept.validity, Validity::Valid, "{kept:?}");
     }
 }
