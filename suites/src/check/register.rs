@@ -186,7 +186,8 @@ fn verdict(keys: &[(Option<Key>, Vec<RegOp<'_>>)], outcomes: Vec<Outcome>, ops: 
                 super::plural(n as u64, "key")
             ),
         )
-    } else if ops == 0 {
+    } else if n == 0 {
+        // Not even a failed operation: nothing was checked, which is no pass.
         (
             Validity::Unknown,
             "no register operation to check".to_owned(),
