@@ -184,18 +184,32 @@ impl Ledger {
             }
         }
         let n = checked.len() as u64;
-        let mut summary = if lost + phantom > 0 {
-            format!(
-                "{lost} of {n} accounts below their acknowledged changes (lost updates), {phantom} above them"
+        let (validity, mut summary) = if lost + phantom > 0 {
+            (
+                Validity::Invalid,
+                format!(
+                    "{lost} of {n} accounts below their acknowledged changes (lost updates), {phantom} above them"
+                ),
             )
         } else if n == 0 {
-            "no account left to check".to_owned()
+            (Validity::Unknown, "no account left to check".to_owned())
         } else if n == unread {
-            format!("no account could be read back ({n} touched)")
+            (
+                Validity::Unknown,
+                format!("no account could be read back ({n} touched)"),
+            )
         } else {
-            format!(
-                "{} accounts each within their acknowledged changes",
-                n - unread
+            // An account not read back may hide a lost update.
+            (
+                if unread > 0 {
+                    Validity::Unknown
+                } else {
+                    Validity::Valid
+                },
+                format!(
+                    "{} accounts each within their acknowledged changes",
+                    n - unread
+                ),
             )
         };
         if touched.len() > checked.len() {
@@ -218,14 +232,7 @@ impl Ledger {
         }
         Verdict {
             check: "lost-updates".into(),
-            validity: if lost + phantom > 0 {
-                Validity::Invalid
-            } else if n == 0 || unread > 0 {
-                // An account not read back may hide a lost update.
-                Validity::Unknown
-            } else {
-                Validity::Valid
-            },
+            validity,
             ops: self.changes.load(Ordering::Relaxed),
             keys: n,
             violations: lost + phantom,

@@ -36,8 +36,9 @@ pub struct CacheInspection {
     pub bound: Option<Duration>,
     /// Keys whose cache and truth were both read.
     pub inspected: u64,
-    /// Keys where either read failed, and the first failure.
+    /// Keys where either read failed.
     pub unread: u64,
+    /// The first of those failures.
     pub unread_why: Option<String>,
 }
 

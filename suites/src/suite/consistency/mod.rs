@@ -220,22 +220,7 @@ async fn scenario(
     run.histories = entries.write(ctx, subject, index, spec);
     verdicts::judge(&mut run, subject, spec, &entries, stale_for_good, c.keys);
     if !injected {
-        // A pass under a fault that never happened would say nothing about the fault.
-        let why = run
-            .nemesis
-            .iter()
-            .find(|e| !e.ok)
-            .map_or(String::new(), |e| e.detail.clone());
-        for c in &mut run.checks {
-            if c.verdict.validity == crate::check::Validity::Valid {
-                c.verdict.validity = crate::check::Validity::Unknown;
-                c.verdict.summary = format!(
-                    "{} (not decided: the {} fault could not be injected: {why})",
-                    c.verdict.summary,
-                    spec.kind.name()
-                );
-            }
-        }
+        verdicts::without_the_fault(&mut run, spec);
     }
     let failed = run.failed().count();
     let shown: Vec<String> = run

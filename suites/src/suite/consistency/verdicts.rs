@@ -140,6 +140,26 @@ pub(super) fn judge(
     }
 }
 
+/// The scenario's fault could not be injected: a pass under a fault that never happened
+/// says nothing about the fault, so every passing check becomes undecided.
+pub(super) fn without_the_fault(run: &mut ConsistencyRun, spec: &FaultSpec) {
+    let why = run
+        .nemesis
+        .iter()
+        .find(|e| !e.ok)
+        .map_or(String::new(), |e| e.detail.clone());
+    for c in &mut run.checks {
+        if c.verdict.validity == Validity::Valid {
+            c.verdict.validity = Validity::Unknown;
+            c.verdict.summary = format!(
+                "{} (not decided: the {} fault could not be injected: {why})",
+                c.verdict.summary,
+                spec.kind.name()
+            );
+        }
+    }
+}
+
 fn registers_checks(
     run: &mut ConsistencyRun,
     subject: &Subject,
