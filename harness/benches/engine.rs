@@ -79,6 +79,7 @@ fn per_operation(c: &mut Criterion) {
         service_ns: 15_000,
         lag_ns: None,
         end: std::time::Instant::now(),
+        straggler: false,
     };
     group.bench_function("record", |b| {
         b.iter(|| {

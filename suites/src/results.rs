@@ -405,9 +405,10 @@ pub struct PhaseStats {
     pub duration_ms: f64,
     /// Operations completed.
     pub ops: u64,
-    /// Completed operations per second, whatever their outcome.
+    /// Operations completed within the measured window per second of it, whatever their
+    /// outcome.
     pub ops_per_s: f64,
-    /// Operations per second that ended `ok` (goodput).
+    /// Operations that ended `ok` within the measured window per second of it (goodput).
     pub ok_per_s: f64,
     /// By outcome.
     pub counts: Counts,
@@ -427,6 +428,21 @@ pub struct PhaseStats {
     pub operations: Vec<OpStats>,
     /// Throughput and latency per interval.
     pub timeline: Vec<TimelinePoint>,
+    /// The window throughput is counted over: a timed phase's set length (operations that
+    /// ended after it are stragglers, in the latencies but not in `ops_per_s`), else
+    /// `duration_ms`. Absent (0) in results written before it was recorded.
+    #[serde(default)]
+    pub window_ms: f64,
+    /// Operations that ended after the measured window, any outcome.
+    #[serde(default)]
+    pub stragglers: u64,
+    /// Response time over the operations that succeeded: the headline figure, so that a store
+    /// that fails fast does not look fast.
+    #[serde(default)]
+    pub ok_response: Latency,
+    /// Service time over the operations that succeeded.
+    #[serde(default)]
+    pub ok_service: Latency,
 }
 
 /// One operation kind within a phase.

@@ -157,3 +157,45 @@ async fn cancelling_stops_a_phase_and_marks_it_interrupted() {
         "what ran before the stop is kept"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operations_ending_after_a_timed_window_are_stragglers_not_a_longer_window() {
+    // Every call from 300 ms to 1.3 s waits for the stall's end, so the operations in flight
+    // at the 500 ms deadline end 800 ms after it. Throughput must be counted over the 500 ms
+    // window, with the stragglers counted apart, not over 1.3 s.
+    let stall = FaultPlan {
+        stall: Some(Stall {
+            at_ms: 300,
+            duration_ms: 1_000,
+        }),
+        ..FaultPlan::default()
+    };
+    let store = Arc::new(Faulty::new(Arc::new(Memory::new()), stall));
+    let subject = support::subject("stalls", Target::State(store));
+    let engine = support::engine(
+        &subject,
+        support::workload("read-heavy", |_| {}),
+        Duration::from_secs(5),
+    );
+    let report = support::phase(
+        &engine,
+        Length::Duration(Duration::from_millis(500)),
+        Mode::Closed { concurrency: 2 },
+    )
+    .await;
+    let stats = statebench_suites::suite::trial::stats(&report);
+    assert_eq!(stats.stragglers, 2, "one stalled operation per worker");
+    assert_eq!(stats.window_ms, 500.0);
+    assert!(
+        stats.duration_ms >= 1_250.0,
+        "phase {} ms",
+        stats.duration_ms
+    );
+    let in_window = (stats.ops - stats.stragglers) as f64;
+    assert!(
+        (stats.ops_per_s - in_window / 0.5).abs() < 1e-6 * in_window.max(1.0),
+        "{} ops/s for {in_window} operations in 0.5 s",
+        stats.ops_per_s
+    );
+    assert!(stats.ok_response.count == stats.counts.ok);
+}

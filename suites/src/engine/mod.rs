@@ -79,6 +79,9 @@ pub struct PhaseSpec {
 pub struct PhaseReport {
     /// From the phase's start to its last completion (not to the end of a grace period).
     pub elapsed: Duration,
+    /// The measured window: a timed phase's set length (operations that end after it are
+    /// stragglers), else `elapsed`.
+    pub window: Duration,
     /// Everything recorded.
     pub total: Tally,
     /// Per-interval points.
@@ -202,8 +205,13 @@ impl Engine {
             scheduled >= started,
             "{scheduled} scheduled, {started} started"
         );
+        let elapsed = end - origin;
         PhaseReport {
-            elapsed: end - origin,
+            elapsed,
+            window: match spec.length {
+                Length::Duration(d) if !interrupted => d,
+                _ => elapsed,
+            },
             abandoned: started.saturating_sub(total.count()),
             total,
             timeline: monitor.timeline.points(),

@@ -50,6 +50,9 @@ pub struct Sample {
     pub lag_ns: Option<u64>,
     /// When it ended.
     pub end: Instant,
+    /// It ended after the end of its timed phase: a straggler, counted in the latencies but
+    /// not in the window's throughput.
+    pub straggler: bool,
 }
 
 /// Response and service times of one (operation, outcome).
@@ -81,6 +84,7 @@ pub struct Tally {
     rejected: [u64; OPS],
     lag: Option<Box<Histogram<u64>>>,
     late: u64,
+    stragglers: [u64; OUTCOMES],
     last_end: Option<Instant>,
 }
 
@@ -100,6 +104,7 @@ impl Tally {
             record(self.lag.get_or_insert_with(|| Box::new(histogram())), lag);
             self.late += u64::from(lag > LATE_NS);
         }
+        self.stragglers[done.outcome.index()] += u64::from(sample.straggler);
         self.last_end = self.last_end.max(Some(sample.end));
     }
 
@@ -130,6 +135,9 @@ impl Tally {
             );
         }
         self.late += other.late;
+        for (mine, theirs) in self.stragglers.iter_mut().zip(other.stragglers) {
+            *mine += theirs;
+        }
         self.last_end = self.last_end.max(other.last_end);
     }
 
@@ -147,7 +155,18 @@ impl Tally {
         self.retries = [0; OPS];
         self.rejected = [0; OPS];
         self.late = 0;
+        self.stragglers = [0; OUTCOMES];
         self.last_end = None;
+    }
+
+    /// Operations of `outcome` that ended after their timed phase's end.
+    pub fn stragglers(&self, outcome: Outcome) -> u64 {
+        self.stragglers[outcome.index()]
+    }
+
+    /// Operations of any outcome that ended after their timed phase's end.
+    pub fn all_stragglers(&self) -> u64 {
+        self.stragglers.iter().sum()
     }
 
     /// The cell of one (operation, outcome), if anything was recorded there.
@@ -223,10 +242,34 @@ impl Tally {
         self.merged(|cell| &cell.service)
     }
 
+    /// Response times of the operations that succeeded, every operation together.
+    pub fn ok_responses(&self) -> Histogram<u64> {
+        self.merged_of(Some(Outcome::Ok), |cell| &cell.response)
+    }
+
+    /// Service times of the operations that succeeded, every operation together.
+    pub fn ok_services(&self) -> Histogram<u64> {
+        self.merged_of(Some(Outcome::Ok), |cell| &cell.service)
+    }
+
     fn merged(&self, pick: fn(&Cell) -> &Histogram<u64>) -> Histogram<u64> {
+        self.merged_of(None, pick)
+    }
+
+    fn merged_of(
+        &self,
+        outcome: Option<Outcome>,
+        pick: fn(&Cell) -> &Histogram<u64>,
+    ) -> Histogram<u64> {
         let mut all = histogram();
-        for cell in self.cells.iter().flatten().flatten() {
-            add(&mut all, pick(cell));
+        for by_outcome in &self.cells {
+            for (i, cell) in by_outcome.iter().enumerate() {
+                if let Some(cell) = cell
+                    && outcome.is_none_or(|o| o.index() == i)
+                {
+                    add(&mut all, pick(cell));
+                }
+            }
         }
         all
     }
@@ -242,6 +285,7 @@ mod tests {
             service_ns,
             lag_ns,
             end: Instant::now(),
+            straggler: false,
         }
     }
 

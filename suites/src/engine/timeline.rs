@@ -135,6 +135,7 @@ mod tests {
             service_ns: 1_000,
             lag_ns: None,
             end,
+            straggler: false,
         };
         tally.record(OpKind::Read, &Executed::OK, &sample);
         let seconds = 10 * MAX_POINTS as u64;

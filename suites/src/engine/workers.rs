@@ -90,6 +90,7 @@ pub async fn closed(shared: Arc<Shared>, worker: usize, quota: Option<u64>, mut 
             service_ns: took,
             lag_ns: None,
             end,
+            straggler: shared.deadline.is_some_and(|d| end > d),
         };
         shared.record(worker, &op, &executed, &sample);
         done += 1;
@@ -125,6 +126,7 @@ pub async fn open(shared: Arc<Shared>, worker: usize, tickets: async_channel::Re
             service_ns: nanos(end - start),
             lag_ns: Some(nanos(start.saturating_duration_since(ticket.intended))),
             end,
+            straggler: shared.deadline.is_some_and(|d| end > d),
         };
         shared.record(worker, &ticket.op, &executed, &sample);
     }

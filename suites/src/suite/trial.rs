@@ -288,10 +288,16 @@ fn one_line(report: &PhaseReport) -> String {
     let ops = total.count();
     let errors = ops - total.count_of(Outcome::Ok);
     let mut line = format!(
-        "{} ops/s, p99 {}, {errors} errors",
-        units::rate(per_second(ops, report.elapsed)),
-        units::latency_us(p99_us(&total.all_responses())),
+        "{} ops/s, p99 of successes {}, {errors} errors",
+        units::rate(per_second(ops - total.all_stragglers(), report.window)),
+        units::latency_us(p99_us(&total.ok_responses())),
     );
+    if total.all_stragglers() > 0 {
+        line += &format!(
+            ", {} ended after the window (stragglers)",
+            total.all_stragglers()
+        );
+    }
     if report.unstarted() > 0 {
         line += &format!(", {} unstarted (offered rate not met)", report.unstarted());
     }
@@ -326,11 +332,12 @@ fn summary(report: &PhaseReport) -> Summary {
 pub fn stats(report: &PhaseReport) -> PhaseStats {
     let total = &report.total;
     let counts = counts_of(total);
+    let stragglers = total.all_stragglers();
     PhaseStats {
         duration_ms: report.elapsed.as_secs_f64() * 1_000.0,
         ops: counts.total(),
-        ops_per_s: per_second(counts.total(), report.elapsed),
-        ok_per_s: per_second(counts.ok, report.elapsed),
+        ops_per_s: per_second(counts.total() - stragglers, report.window),
+        ok_per_s: per_second(counts.ok - total.stragglers(Outcome::Ok), report.window),
         counts,
         late: total.late(),
         unstarted: report.unstarted(),
@@ -343,6 +350,10 @@ pub fn stats(report: &PhaseReport) -> PhaseStats {
             .filter_map(|op| op_stats(total, op, report.elapsed))
             .collect(),
         timeline: report.timeline.clone(),
+        window_ms: report.window.as_secs_f64() * 1_000.0,
+        stragglers,
+        ok_response: Latency::of(&total.ok_responses()),
+        ok_service: Latency::of(&total.ok_services()),
     }
 }
 
