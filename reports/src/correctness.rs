@@ -42,27 +42,6 @@ pub fn verdicts(r: &Results) -> Vec<Block> {
         return Vec::new();
     }
     let mut blocks = vec![Block::Heading(2, "Verdicts".into())];
-    let (best, faster) = r.fastest_passing();
-    if let Some((name, ok)) = &best {
-        blocks.push(Block::Paragraph(format!(
-            "Fastest subject that passed every check: {name}, {} ok/s (its best throughput step).",
-            rate(*ok)
-        )));
-    }
-    if !faster.is_empty() {
-        blocks.push(Block::Warning(
-            "Faster, but not comparable: these subjects did not pass every check (a broken \
-             promise, a check that could not decide, or no check at all), so their speed is not \
-             shown to be the speed of a correct store."
-                .into(),
-        ));
-        blocks.push(Block::List(
-            faster
-                .iter()
-                .map(|(name, ok, mark)| format!("{name}: {} ok/s, {mark}", rate(*ok)))
-                .collect(),
-        ));
-    }
     blocks.push(Block::Paragraph(
         "A subject passes when every check that ran kept its promise: conformance, the \
          consistency suite, and the books of every trial that ran commands (each account's \

@@ -2,7 +2,10 @@
 
 use crate::format::{bytes, latency_us, rate};
 use statebench_adapters::{Capabilities, Capability};
-use statebench_suites::results::{CheckStatus, Interface, Results, Step, SubjectInfo, Trial};
+use statebench_suites::Outcome;
+use statebench_suites::results::{
+    CheckStatus, Interface, Latency, Results, Step, SubjectInfo, Trial,
+};
 use statebench_suites::standing::Standing;
 use std::collections::BTreeSet;
 
@@ -13,8 +16,15 @@ pub enum Block {
     Heading(u8, String),
     /// A paragraph of plain text.
     Paragraph(String),
-    /// A warning that must not be missed.
-    Warning(String),
+    /// A warning that must not be missed: its heading line and the items it is about, kept
+    /// together in one box.
+    Warning(String, Vec<String>),
+    /// A broken promise: shown first, in red, impossible to miss.
+    Alert(String),
+    /// Content folded under a one-line summary (`<details>`).
+    Details(String, Vec<Block>),
+    /// A chart (HTML only; the Markdown points to index.html).
+    Chart(crate::charts::Chart),
     /// A bulleted list.
     List(Vec<String>),
     /// A table; numeric columns are right-aligned.
@@ -43,19 +53,91 @@ impl Table {
     }
 }
 
-/// The whole report.
+/// The whole report: the answer first (a ranking per workload with each subject's
+/// correctness beside it), then the charts, then the tables and how they were measured.
 pub fn build(results: &Results) -> Vec<Block> {
     let mut blocks = vec![Block::Heading(1, title(results))];
-    blocks.extend(run_facts(results));
+    if results.interrupted {
+        blocks.push(Block::Warning(
+            "This run was interrupted: the numbers below cover only what ran before the stop."
+                .into(),
+            Vec::new(),
+        ));
+    }
+    blocks.extend(crate::summary::alert(results));
+    blocks.extend(crate::summary::ranking(results));
+    blocks.extend(skipped(results));
+    blocks.extend(charts(results));
     blocks.extend(crate::correctness::verdicts(results));
-    blocks.extend(subjects(results));
-    blocks.extend(conformance(results));
-    blocks.extend(crate::correctness::consistency(results));
     blocks.extend(throughput(results));
     blocks.extend(latency(results));
     blocks.extend(errors(results));
+    blocks.extend(crate::correctness::consistency(results));
+    blocks.extend(conformance(results));
+    blocks.extend(subjects(results));
+    blocks.extend(run_facts(results));
     blocks.extend(method());
     blocks
+}
+
+fn charts(r: &Results) -> Vec<Block> {
+    let charts = crate::charts::all(r);
+    let timelines = crate::charts::timelines(r);
+    if charts.is_empty() && timelines.is_empty() {
+        return Vec::new();
+    }
+    let mut blocks = vec![Block::Heading(2, "Charts".into())];
+    blocks.extend(charts.into_iter().map(Block::Chart));
+    if !timelines.is_empty() {
+        blocks.push(Block::Details(
+            format!(
+                "Over time: every step second by second ({} charts, warm-up marked)",
+                timelines.len()
+            ),
+            timelines.into_iter().map(Block::Chart).collect(),
+        ));
+    }
+    blocks
+}
+
+/// Subjects and suites that did not run: one short line each, the full reason folded.
+fn skipped(r: &Results) -> Vec<Block> {
+    if r.skipped.is_empty() {
+        return Vec::new();
+    }
+    let mut blocks = vec![Block::Paragraph(format!(
+        "Not run ({}), each with the reason:",
+        r.skipped.len()
+    ))];
+    for s in &r.skipped {
+        let name = match &s.suite {
+            Some(suite) => format!("{} / {suite}", s.name),
+            None => s.name.clone(),
+        };
+        blocks.push(Block::Details(
+            format!("{name}: {}", short(&s.reason)),
+            vec![Block::Paragraph(s.reason.clone())],
+        ));
+    }
+    blocks
+}
+
+/// The first clause of a long reason, at most about 90 characters.
+pub fn short(reason: &str) -> String {
+    let first = reason.lines().next().unwrap_or(reason);
+    let cut = first
+        .char_indices()
+        .find(|(i, c)| *i > 20 && matches!(c, ':' | ';' | '('))
+        .map_or(first.len(), |(i, _)| i);
+    let clause = first[..cut].trim_end();
+    if clause.chars().count() > 90 {
+        let shown: String = clause.chars().take(88).collect();
+        format!("{shown}…")
+    } else if clause.len() < reason.len() {
+        format!("{clause} …")
+    } else {
+        clause.to_owned()
+    }
 }
 
 fn title(results: &Results) -> String {
@@ -63,13 +145,7 @@ fn title(results: &Results) -> String {
 }
 
 fn run_facts(r: &Results) -> Vec<Block> {
-    let mut blocks = Vec::new();
-    if r.interrupted {
-        blocks.push(Block::Warning(
-            "This run was interrupted: the numbers below cover only what ran before the stop."
-                .into(),
-        ));
-    }
+    let mut blocks = vec![Block::Heading(2, "The run".into())];
     let sha = r
         .tool
         .git_sha
@@ -160,18 +236,6 @@ fn subjects(r: &Results) -> Vec<Block> {
         }
         blocks.push(Block::Heading(3, "Servers".into()));
         blocks.push(Block::Table(servers));
-    }
-    if !r.skipped.is_empty() {
-        blocks.push(Block::Paragraph("Not run:".into()));
-        blocks.push(Block::List(
-            r.skipped
-                .iter()
-                .map(|s| match &s.suite {
-                    Some(suite) => format!("{} / {suite}: {}", s.name, s.reason),
-                    None => format!("{}: {}", s.name, s.reason),
-                })
-                .collect(),
-        ));
     }
     blocks.push(Block::Heading(3, "Declared capabilities".into()));
     blocks.push(Block::Table(capabilities(r)));
@@ -334,13 +398,62 @@ fn trials<'a>(r: &'a Results, suite: &'a str) -> impl Iterator<Item = &'a Trial>
     r.trials.iter().filter(move |t| t.suite == suite)
 }
 
+/// Fewest samples that must lie beyond a percentile for it to be shown: below this, the
+/// figure rests on a handful of operations.
+pub const BEYOND: f64 = 5.0;
+
+/// A percentile of successful operations, or `–` when too few samples lie beyond it (a
+/// p99 needs 500 samples, a p99.9 5,000).
+pub fn pct(l: &Latency, q: f64) -> String {
+    if l.count > 0 && l.count as f64 * (1.0 - q) >= BEYOND - 1e-9 {
+        let v = match q {
+            q if q <= 0.5 => l.p50_us,
+            q if q <= 0.9 => l.p90_us,
+            q if q <= 0.99 => l.p99_us,
+            q if q <= 0.999 => l.p999_us,
+            _ => l.p9999_us,
+        };
+        latency_us(v)
+    } else {
+        "–".to_owned()
+    }
+}
+
+/// The largest value seen, or `–` when nothing succeeded.
+fn max(l: &Latency) -> String {
+    if l.count == 0 {
+        "–".to_owned()
+    } else {
+        latency_us(l.max_us)
+    }
+}
+
+/// `n (x.y%)` of `total`, or `0`.
+fn share(n: u64, total: u64) -> String {
+    if n == 0 || total == 0 {
+        n.to_string()
+    } else {
+        format!("{n} ({:.1}%)", 100.0 * n as f64 / total as f64)
+    }
+}
+
+/// How a step is named in tables and warnings: `memory:state, 8 workers`,
+/// `postgres at 1.0 k/s`.
+pub fn step_label(t: &Trial) -> String {
+    match t.step {
+        Step::Closed { concurrency: 1 } => format!("{}, 1 worker", t.subject),
+        Step::Closed { concurrency } => format!("{}, {concurrency} workers", t.subject),
+        Step::Open { rate_per_s, .. } => format!("{} at {}/s", t.subject, rate(rate_per_s)),
+    }
+}
+
 fn throughput(r: &Results) -> Vec<Block> {
     let mut table = Table::new(&[
         ("subject", false),
         ("workers", true),
-        ("ops", true),
-        ("ops/s", true),
         ("ok/s", true),
+        ("ops/s", true),
+        ("ok ops", true),
         ("p50", true),
         ("p99", true),
         ("p99.9", true),
@@ -349,69 +462,51 @@ fn throughput(r: &Results) -> Vec<Block> {
         ("other errors", true),
         ("retries", true),
         ("rejected", true),
+        ("stragglers", true),
     ]);
     for t in trials(r, "throughput") {
         let Step::Closed { concurrency } = t.step else {
             continue;
         };
         let m = &t.measured;
-        let all = &m.response;
+        let ok = &m.ok_response;
         let retries: u64 = m.operations.iter().map(|o| o.retries).sum();
         let rejected: u64 = m.operations.iter().map(|o| o.rejected).sum();
         table.rows.push(vec![
             subject_cell(t),
             concurrency.to_string(),
-            m.ops.to_string(),
-            rate(m.ops_per_s),
             rate(m.ok_per_s),
-            latency_us(all.p50_us),
-            latency_us(all.p99_us),
-            latency_us(all.p999_us),
-            latency_us(all.max_us),
-            m.counts.conflict.to_string(),
-            (m.counts.indefinite + m.counts.fatal).to_string(),
+            rate(m.ops_per_s),
+            m.counts.ok.to_string(),
+            pct(ok, 0.5),
+            pct(ok, 0.99),
+            pct(ok, 0.999),
+            max(ok),
+            share(m.counts.conflict, m.ops),
+            share(m.counts.indefinite + m.counts.fatal, m.ops),
             retries.to_string(),
             rejected.to_string(),
+            m.stragglers.to_string(),
         ]);
     }
     if table.rows.is_empty() {
         return Vec::new();
     }
-    let mut best: Vec<String> = Vec::new();
-    for name in unique(trials(r, "throughput").map(|t| t.subject.as_str())) {
-        let top = trials(r, "throughput")
-            .filter(|t| t.subject == name)
-            .max_by(|a, b| a.measured.ok_per_s.total_cmp(&b.measured.ok_per_s));
-        if let Some(
-            t @ Trial {
-                step: Step::Closed { concurrency },
-                ..
-            },
-        ) = top
-        {
-            let failed = if t.standing == Some(Standing::Fail) {
-                ": FAILED checks, not comparable"
-            } else {
-                ""
-            };
-            best.push(format!(
-                "{name}: {} ok/s at {concurrency} workers{failed}",
-                rate(t.measured.ok_per_s)
-            ));
-        }
-    }
-    vec![
+    let mut blocks = vec![
         Block::Heading(2, "Throughput (closed loop)".into()),
-        Block::Paragraph(
-            "Each worker starts its next operation when the last one ends. ops/s counts every \
-             completed operation, ok/s only those that succeeded (goodput). Latency is over all \
-             operations of the step; in a closed loop it is service time."
-                .into(),
-        ),
+        Block::Paragraph(format!(
+            "Each worker starts its next operation when the last one ends. ok/s (goodput) counts              the operations that succeeded within the step's measured window, per second of it;              ops/s counts every outcome. Latency columns are of the successful operations only              (in a closed loop, service time), so a store that fails fast does not look fast;              errors have their own columns. A percentile is shown only where at least {BEYOND}              samples lie beyond it (a p99 needs 500 successful operations, a p99.9 5,000),              else `–`; `ok ops` says how many there were. Stragglers ended after the window: in              the latencies, not in the rates."
+        )),
         Block::Table(table),
-        Block::Paragraph("Highest goodput per subject:".into()),
-        Block::List(best),
-    ]
+    ];
+    let cautions = cautions(r, "throughput");
+    if !cautions.is_empty() {
+        blocks.push(Block::Warning(
+            "Read these steps with care:".into(),
+            cautions,
+        ));
+    }
+    blocks
 }
 
 fn subject_cell(t: &Trial) -> String {
@@ -429,9 +524,9 @@ fn latency(r: &Results) -> Vec<Block> {
     let mut table = Table::new(&[
         ("subject", false),
         ("offered/s", true),
-        ("achieved/s", true),
+        ("achieved ok/s", true),
         ("op", false),
-        ("ops", true),
+        ("ok ops", true),
         ("p50", true),
         ("p90", true),
         ("p99", true),
@@ -456,26 +551,28 @@ fn latency(r: &Results) -> Vec<Block> {
         let arrivals = arrivals.as_ref().and_then(|a| a.as_str()).unwrap_or("?");
         let m = &t.measured;
         for o in &m.operations {
-            let l = &o.response;
+            let ok = o.outcomes.iter().find(|x| x.outcome == Outcome::Ok);
+            let empty = Latency::default();
+            let (l, service) = ok.map_or((&empty, &empty), |x| (&x.response, &x.service));
             table.rows.push(vec![
                 subject_cell(t),
                 format!("{} {arrivals}", rate(rate_per_s)),
-                rate(m.ops_per_s),
+                rate(m.ok_per_s),
                 o.op.as_str().to_owned(),
-                o.ops.to_string(),
-                latency_us(l.p50_us),
-                latency_us(l.p90_us),
-                latency_us(l.p99_us),
-                latency_us(l.p999_us),
-                latency_us(l.max_us),
-                latency_us(o.service.p99_us),
+                o.counts.ok.to_string(),
+                pct(l, 0.5),
+                pct(l, 0.9),
+                pct(l, 0.99),
+                pct(l, 0.999),
+                max(l),
+                pct(service, 0.99),
                 m.start_lag.as_ref().map_or_else(
                     || "-".to_owned(),
                     |l| format!("{} / {}", latency_us(l.p50_us), latency_us(l.p99_us)),
                 ),
                 m.late.to_string(),
                 m.unstarted.to_string(),
-                o.counts.errors().to_string(),
+                share(o.counts.errors(), o.ops),
             ]);
         }
     }
@@ -484,31 +581,27 @@ fn latency(r: &Results) -> Vec<Block> {
     }
     let mut blocks = vec![
         Block::Heading(2, "Latency (open loop)".into()),
-        Block::Paragraph(
-            "Operations arrive on a schedule (constant or Poisson) at the offered rate, whether \
-             or not earlier ones have finished. Percentiles are of response time (from the scheduled start), \
-             so time spent waiting behind a slow operation counts; `service p99` leaves that \
-             wait out. `start lag`: how far behind schedule operations started, the harness's own \
-             timing error plus any queueing; `late`: started over 1 ms behind schedule; \
-             `unstarted`: scheduled but never started before the phase ended (the store could not keep up). The start lag, \
-             late and unstarted columns are per trial, shared by its operations."
-                .into(),
-        ),
+        Block::Paragraph(format!(
+            "Operations arrive on a schedule (constant or Poisson) at the offered rate, whether              or not earlier ones have finished. Percentiles are of the response time of the              successful operations (from the scheduled start), so time spent waiting behind a              slow operation counts; `service p99` leaves that wait out. A percentile is shown              only where at least {BEYOND} samples lie beyond it, else `–`. `achieved ok/s`:              successful operations within the measured window per second of it. `start lag`:              how far behind schedule operations started, the harness's own timing error plus              any queueing; `late`: started over 1 ms behind schedule; `unstarted`: scheduled but              never started before the phase ended (the store could not keep up). The start              lag, late and unstarted columns are per step, shared by its operations."
+        )),
         Block::Table(table),
     ];
-    let cautions = cautions(r);
+    let cautions = cautions(r, "latency");
     if !cautions.is_empty() {
-        blocks.push(Block::Warning("Read these rows with care:".into()));
-        blocks.push(Block::List(cautions));
+        blocks.push(Block::Warning(
+            "Read these steps with care:".into(),
+            cautions,
+        ));
     }
     blocks
 }
 
-/// Trials whose latency figures say less than they seem to.
-fn cautions(r: &Results) -> Vec<String> {
+/// Steps whose figures say less than they seem to.
+fn cautions(r: &Results, suite: &str) -> Vec<String> {
     let mut lines = Vec::new();
-    for t in trials(r, "latency") {
+    for t in trials(r, suite) {
         let m = &t.measured;
+        let label = step_label(t);
         let (response, service) = (m.response.p99_us, m.service.p99_us);
         // Harness-bound: operations started late although the store kept up (nothing was
         // left unstarted) and answered quickly. Late starts of a store that did not keep up
@@ -519,10 +612,9 @@ fn cautions(r: &Results) -> Vec<String> {
             && service < 0.25 * lag.p99_us
         {
             lines.push(format!(
-                "{}: start lag (p99 {}) is most of response time (p99 {}) while service time is \
-                 p99 {}: the store answered faster than the harness started operations on \
-                 schedule, so response time here measures the harness",
-                t.id,
+                "{label}: start lag (p99 {}) is most of response time (p99 {}) while service \
+                 time is p99 {}: the store answered faster than the harness started operations \
+                 on schedule, so response time here measures the harness",
                 latency_us(lag.p99_us),
                 latency_us(response),
                 latency_us(service)
@@ -530,9 +622,27 @@ fn cautions(r: &Results) -> Vec<String> {
         }
         if m.unstarted + m.abandoned > 0 {
             lines.push(format!(
-                "{}: {} operations never started and {} never finished; they are not in the \
-                 percentiles, which are therefore lower bounds",
-                t.id, m.unstarted, m.abandoned
+                "{label}: {} operations never started and {} never finished; they are not in \
+                 the percentiles, which are therefore lower bounds",
+                m.unstarted, m.abandoned
+            ));
+        }
+        if m.stragglers > 0 {
+            lines.push(format!(
+                "{label}: {} operations ended after the {:.1} s window (slowest {}); they count \
+                 in the latencies but not in the rates, and the phase ran {:.1} s in all",
+                m.stragglers,
+                m.window_ms / 1e3,
+                latency_us(m.response.max_us),
+                m.duration_ms / 1e3
+            ));
+        }
+        let errors = m.counts.errors();
+        if m.ops > 0 && errors * 100 >= m.ops {
+            lines.push(format!(
+                "{label}: {} of {} operations failed; the latencies above are of the {} that \
+                 succeeded",
+                errors, m.ops, m.counts.ok
             ));
         }
     }

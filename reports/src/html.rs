@@ -3,13 +3,31 @@
 use crate::document::{Block, Table, build};
 use statebench_suites::results::Results;
 
-const STYLE: &str = "body{font:15px/1.45 system-ui,sans-serif;max-width:78rem;margin:2rem auto;\
-padding:0 1rem;color:#1b1f24}table{border-collapse:collapse;margin:.5rem 0 1.5rem;\
-font-variant-numeric:tabular-nums}th,td{border:1px solid #d0d7de;padding:.25rem .5rem}\
-th{background:#f6f8fa;text-align:left}td.n{text-align:right}tr:nth-child(even) td{background:#fafbfc}\
-.warning{border-left:4px solid #d29922;background:#fff8c5;padding:.5rem 1rem}code{background:#eff1f3;\
-padding:0 .2rem;border-radius:3px}td.fail{background:#ffebe9!important;color:#82071e;\
-font-weight:600}td.seen{background:#fff8c5!important}";
+/// Readable from 800 px to 1920 px: text in a measure, wide tables scrolling inside their
+/// own box, numbers never split from their units, charts scaled to the width; and on paper.
+const STYLE: &str = "*{box-sizing:border-box}body{font:15px/1.45 system-ui,sans-serif;\
+max-width:84rem;margin:1.5rem auto;padding:0 1rem;color:#1b1f24}\
+h1{font-size:1.6rem;margin:.2rem 0 .8rem}h2{margin-top:2rem;border-bottom:1px solid #d0d7de}\
+p,li{max-width:60rem}.scroll{overflow-x:auto;margin:.5rem 0 1.5rem;max-width:100%}\
+table{border-collapse:collapse;font-variant-numeric:tabular-nums}\
+th,td{border:1px solid #d0d7de;padding:.25rem .5rem;vertical-align:top}\
+th{background:#f6f8fa;text-align:left;white-space:nowrap}td.n{text-align:right;white-space:nowrap}\
+tr:nth-child(even) td{background:#fafbfc}\
+.warning{border-left:4px solid #d29922;background:#fff8c5;padding:.5rem 1rem;margin:1rem 0}\
+.warning ul{margin:.3rem 0 0}.warning p{margin:0;font-weight:600}\
+.alert{border:2px solid #cf222e;background:#ffebe9;color:#82071e;padding:.75rem 1rem;\
+font-weight:600;font-size:1.05rem;margin:1rem 0}\
+code{background:#eff1f3;padding:0 .2rem;border-radius:3px}\
+td.fail{background:#ffebe9!important;color:#82071e;font-weight:700}\
+td.pass{background:#dafbe1!important}td.unknown{background:#fff1c2!important}\
+td.seen{background:#f3e8ff!important}\
+figure{margin:1rem 0 2rem;max-width:60rem}figure svg{width:100%;height:auto;display:block}\
+figcaption{font-size:.9rem;color:#57606a;margin-top:.3rem}\
+details{margin:.2rem 0}summary{cursor:pointer}details>:not(summary){margin-left:1rem}\
+@media (max-width:900px){body{font-size:14px;margin:.8rem auto}}\
+@media print{body{max-width:none;margin:0;font-size:11px}.scroll{overflow:visible}\
+details>*{display:block}figure,table,.alert,.warning{break-inside:avoid}\
+a{color:inherit;text-decoration:none}}";
 
 /// The report as one HTML page.
 pub fn render(results: &Results) -> String {
@@ -24,25 +42,66 @@ pub fn render(results: &Results) -> String {
          <title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
         escape(title.as_deref().unwrap_or("statebench"))
     );
-    for block in &blocks {
-        match block {
-            Block::Heading(level, text) => {
-                out += &format!("<h{level}>{}</h{level}>\n", inline(text));
-            }
-            Block::Paragraph(text) => out += &format!("<p>{}</p>\n", inline(text)),
-            Block::Warning(text) => out += &format!("<p class=\"warning\">{}</p>\n", inline(text)),
-            Block::List(items) => {
-                out += "<ul>\n";
-                for item in items {
-                    out += &format!("<li>{}</li>\n", inline(item));
-                }
-                out += "</ul>\n";
-            }
-            Block::Table(table) => table_html(table, &mut out),
-        }
-    }
+    blocks_html(&blocks, &mut out);
     out += "</body>\n</html>\n";
     out
+}
+
+fn blocks_html(blocks: &[Block], out: &mut String) {
+    for block in blocks {
+        match block {
+            Block::Heading(level, text) => {
+                *out += &format!("<h{level}>{}</h{level}>\n", inline(text));
+            }
+            Block::Paragraph(text) => *out += &format!("<p>{}</p>\n", inline(text)),
+            Block::Alert(text) => {
+                *out += &format!(
+                    "<div class=\"alert\" role=\"alert\">{}</div>\n",
+                    inline(text)
+                )
+            }
+            Block::Warning(text, items) => {
+                *out += &format!("<div class=\"warning\">\n<p>{}</p>\n", inline(text));
+                list_html(items, out);
+                *out += "</div>\n";
+            }
+            Block::List(items) => list_html(items, out),
+            Block::Details(summary, inner) => {
+                *out += &format!("<details>\n<summary>{}</summary>\n", inline(summary));
+                blocks_html(inner, out);
+                *out += "</details>\n";
+            }
+            Block::Chart(chart) => {
+                *out += &format!(
+                    "<figure>\n<h3>{}</h3>\n{}\n<figcaption>{}</figcaption>\n</figure>\n",
+                    inline(&chart.title),
+                    labelled(&chart.svg, &chart.title),
+                    inline(&chart.caption)
+                );
+            }
+            Block::Table(table) => table_html(table, out),
+        }
+    }
+}
+
+/// The chart's title as its accessible name.
+fn labelled(svg: &str, title: &str) -> String {
+    svg.replacen(
+        "<svg role=\"img\"",
+        &format!("<svg role=\"img\" aria-label=\"{}\"", escape(title)),
+        1,
+    )
+}
+
+fn list_html(items: &[String], out: &mut String) {
+    if items.is_empty() {
+        return;
+    }
+    *out += "<ul>\n";
+    for item in items {
+        *out += &format!("<li>{}</li>\n", inline(item));
+    }
+    *out += "</ul>\n";
 }
 
 fn escape(text: &str) -> String {
@@ -67,7 +126,7 @@ fn inline(text: &str) -> String {
 }
 
 fn table_html(table: &Table, out: &mut String) {
-    *out += "<table>\n<thead><tr>";
+    *out += "<div class=\"scroll\"><table>\n<thead><tr>";
     for h in &table.headers {
         *out += &format!("<th>{}</th>", escape(h));
     }
@@ -81,6 +140,10 @@ fn table_html(table: &Table, out: &mut String) {
                 " class=\"fail\""
             } else if cell.contains("not promised") {
                 " class=\"seen\""
+            } else if cell.starts_with("undecided") || cell == "unknown" {
+                " class=\"unknown\""
+            } else if cell == "pass" || cell.starts_with("pass (") || cell.starts_with("valid") {
+                " class=\"pass\""
             } else if *numeric {
                 " class=\"n\""
             } else {
@@ -90,7 +153,7 @@ fn table_html(table: &Table, out: &mut String) {
         }
         *out += "</tr>\n";
     }
-    *out += "</tbody>\n</table>\n";
+    *out += "</tbody>\n</table></div>\n";
 }
 
 #[cfg(test)]

@@ -4,11 +4,13 @@
 //! Markdown and HTML render the same [`document`], so they cannot drift apart.
 #![forbid(unsafe_code)]
 
+pub mod charts;
 mod correctness;
 pub mod document;
 pub mod format;
 pub mod html;
 pub mod json;
 pub mod markdown;
+mod summary;
 
 pub use json::{ReadError, read};

@@ -3,28 +3,113 @@
 use crate::document::{Block, Table, build};
 use statebench_suites::results::Results;
 
-/// The report as Markdown.
+/// What a pull-request comment holds at most (GitHub refuses longer ones).
+pub const LIMIT: usize = 60_000;
+
+/// The report as Markdown, under [`LIMIT`] characters: long lists and tables are cut, with
+/// a note of what was left out, until it fits.
 pub fn render(results: &Results) -> String {
-    let mut out = String::new();
-    for block in build(results) {
-        match block {
-            Block::Heading(level, text) => {
-                out += &format!("{} {text}\n\n", "#".repeat(usize::from(level)));
-            }
-            Block::Paragraph(text) => out += &format!("{text}\n\n"),
-            Block::Warning(text) => out += &format!("> **Warning:** {text}\n\n"),
-            Block::List(items) => {
-                for item in items {
-                    out += &format!("- {item}\n");
-                }
-                out.push('\n');
-            }
-            Block::Table(table) => table_md(&table, &mut out),
+    let blocks = build(results);
+    for (items, rows) in [(usize::MAX, usize::MAX), (30, 60), (10, 20), (3, 8), (0, 0)] {
+        let text = render_blocks(&trimmed(&blocks, items, rows));
+        if text.len() < LIMIT {
+            return text;
         }
     }
+    // Even with every folded section emptied it does not fit: cut it, and say so.
+    let text = render_blocks(&trimmed(&blocks, 0, 0));
+    let mut end = LIMIT - 200;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!(
+        "{}\n\n… cut to fit a pull-request comment; the whole report is in index.html and \
+         results.json.\n",
+        &text[..end]
+    )
+}
+
+/// `blocks` with lists cut to `items` and tables to `rows` (0 empties folded sections).
+fn trimmed(blocks: &[Block], items: usize, rows: usize) -> Vec<Block> {
+    let more = |n: usize| format!("… and {n} more: see index.html or results.json");
+    blocks
+        .iter()
+        .map(|block| match block {
+            Block::List(list) if list.len() > items.max(1) => {
+                let keep = items.max(1);
+                let mut cut: Vec<String> = list[..keep].to_vec();
+                cut.push(more(list.len() - keep));
+                Block::List(cut)
+            }
+            Block::Table(table) if table.rows.len() > rows.max(4) => {
+                let keep = rows.max(4);
+                let mut cut = table.clone();
+                cut.rows.truncate(keep);
+                let mut note = vec![String::new(); table.headers.len()];
+                note[0] = more(table.rows.len() - keep);
+                cut.rows.push(note);
+                Block::Table(cut)
+            }
+            Block::Details(summary, inner) if items == 0 => Block::Details(
+                summary.clone(),
+                vec![Block::Paragraph("Left out to fit: see index.html.".into())],
+            ),
+            Block::Details(summary, inner) => {
+                Block::Details(summary.clone(), trimmed(inner, items, rows))
+            }
+            other => other.clone(),
+        })
+        .collect()
+}
+
+fn render_blocks(blocks: &[Block]) -> String {
+    let mut out = String::new();
+    blocks_md(blocks, &mut out);
     out.truncate(out.trim_end().len());
     out.push('\n');
     out
+}
+
+fn blocks_md(blocks: &[Block], out: &mut String) {
+    let mut charts = 0;
+    for block in blocks {
+        match block {
+            Block::Heading(level, text) => {
+                *out += &format!("{} {text}\n\n", "#".repeat(usize::from(*level)));
+            }
+            Block::Paragraph(text) => *out += &format!("{text}\n\n"),
+            Block::Alert(text) => *out += &format!("> [!CAUTION]\n> **{text}**\n\n"),
+            Block::Warning(text, items) => {
+                *out += &format!("> [!WARNING]\n> {text}\n");
+                for item in items {
+                    *out += &format!("> - {item}\n");
+                }
+                out.push('\n');
+            }
+            Block::List(items) => {
+                for item in items {
+                    *out += &format!("- {item}\n");
+                }
+                out.push('\n');
+            }
+            Block::Details(summary, inner) => {
+                *out += &format!(
+                    "<details><summary>{}</summary>\n\n",
+                    summary.replace('<', "&lt;")
+                );
+                blocks_md(inner, out);
+                *out += "</details>\n\n";
+            }
+            Block::Chart(_) => charts += 1,
+            Block::Table(table) => table_md(table, out),
+        }
+    }
+    if charts > 0 {
+        *out += &format!(
+            "{charts} chart{} of these figures: in index.html.\n\n",
+            if charts == 1 { "" } else { "s" }
+        );
+    }
 }
 
 fn cell(text: &str) -> String {
