@@ -18,16 +18,33 @@ pub struct Cli {
 pub enum Command {
     /// Run suites on adapters and write results.json, report.md and index.html.
     Run(RunArgs),
-    /// List the adapters, workloads and suites.
+    /// List the adapters, the workloads with their settings, and the suites.
     List,
-    /// Render report.md and index.html again from a run directory's results.json.
+    /// Render report.md and index.html again from a run's results.json, next to it.
     Report {
-        /// The run directory (the one holding results.json).
-        dir: PathBuf,
+        /// The run directory, or the path to its results.json.
+        path: PathBuf,
+    },
+    /// Built-in workloads.
+    Workload {
+        /// What to do with them.
+        #[command(subcommand)]
+        command: WorkloadCommand,
     },
     /// Check a history (JSON Lines, one operation per line) offline: exit 0 valid, 3
     /// invalid, 4 unknown, 1 bad input.
     Check(CheckArgs),
+}
+
+/// The subcommands of `statebench workload`.
+#[derive(Debug, Subcommand)]
+pub enum WorkloadCommand {
+    /// Print a built-in workload as YAML, every field written out, to start a workload file
+    /// from (`statebench run --workload FILE` reads it back).
+    Show {
+        /// The built-in workload's name (see `statebench list`).
+        name: String,
+    },
 }
 
 /// Arguments of `statebench check`.

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod faulting;
 pub mod faults;
+pub mod listing;
 pub mod machine;
 pub mod nemesis;
 pub mod options;

@@ -2,13 +2,11 @@
 
 use anyhow::Context as _;
 use clap::Parser;
-use statebench::cli::{CheckArgs, Cli, Command, RunArgs};
+use statebench::cli::{CheckArgs, Cli, Command, RunArgs, WorkloadCommand};
 use statebench::options::RunOptions;
 use statebench::progress::Bars;
-use statebench::{output, registry, run, summary};
+use statebench::{listing, output, run, summary};
 use statebench_suites::standing::Standing;
-use statebench_suites::suite::SUITES;
-use statebench_suites::workload::BUILTIN;
 use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
 
@@ -40,10 +38,18 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run_command(args),
         Command::List => {
-            print!("{}", list());
+            print!("{}", listing::list());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Report { dir } => report(&dir),
+        Command::Report { path } => report(&path),
+        Command::Workload {
+            command: WorkloadCommand::Show { name },
+        } => listing::workload_yaml(&name)
+            .map(|yaml| {
+                print!("{yaml}");
+                ExitCode::SUCCESS
+            })
+            .map_err(anyhow::Error::msg),
         Command::Check(args) => check(args),
     };
     result.unwrap_or_else(|e| {
@@ -161,27 +167,6 @@ impl Signals {
     }
 }
 
-fn list() -> String {
-    let mut out = String::from("adapters:\n");
-    for a in registry::ADAPTERS {
-        let default = if a.default { "" } else { " (only when named)" };
-        out += &format!("  {:<18} {}{default}\n", a.name, a.about);
-    }
-    out += "workloads:\n";
-    for (name, _) in BUILTIN {
-        let about = statebench_suites::workload::builtin(name)
-            .and_then(Result::ok)
-            .map(|w| w.description)
-            .unwrap_or_default();
-        out += &format!("  {name:<18} {about}\n");
-    }
-    out += "suites:\n";
-    for (name, about) in SUITES {
-        out += &format!("  {name:<18} {about}\n");
-    }
-    out
-}
-
 fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     use statebench::check::{CheckOptions, run, seconds};
     use statebench_suites::check::{Budget, Model, Validity};
@@ -216,9 +201,20 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     }))
 }
 
-fn report(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
-    let results = statebench_reports::read(&dir.join(output::RESULTS))?;
-    output::write_reports(dir, &results)
+/// Renders the reports again from `path`: a run directory, or its results.json; the reports
+/// go next to the results.
+fn report(path: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let (dir, file) = if path.is_dir() {
+        (path.to_path_buf(), path.join(output::RESULTS))
+    } else {
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        (dir.to_path_buf(), path.to_path_buf())
+    };
+    let results = statebench_reports::read(&file)?;
+    output::write_reports(&dir, &results)
         .with_context(|| format!("cannot write the reports to {}", dir.display()))?;
     println!(
         "report: {}/{} (also {})",

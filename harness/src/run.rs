@@ -71,6 +71,8 @@ pub async fn execute(
         .iter()
         .flat_map(|e| e.needs(http_url).iter().copied())
         .collect();
+    let estimated: Vec<Vec<Step>> = entries.iter().map(|_| estimate(options)).collect();
+    progress.plan(&estimated.concat(), false);
     let (servers, unavailable) =
         provide_all(&needed, &options.servers.provision, progress, cancel).await;
     results.servers = servers.iter().map(|s| s.info.clone()).collect();
@@ -89,10 +91,13 @@ pub async fn execute(
             .iter()
             .any(|f| f.kind.is_network());
     let faulting = Faulting::new(&servers, &provided, network, progress).await;
-    for entry in entries {
+    for (index, entry) in entries.into_iter().enumerate() {
         if cancel.is_cancelled() {
             break;
         }
+        // What the entries after this one plan to run, still an estimate.
+        let later = estimated[index + 1..].concat();
+        let exact = index + 1 == estimated.len();
         let missing = entry
             .needs(http_url)
             .iter()
@@ -117,10 +122,19 @@ pub async fn execute(
                     }
                     None => Made::default(),
                 };
-                for subject in made.subjects {
+                let planned: Vec<Vec<Step>> = made
+                    .subjects
+                    .iter()
+                    .map(|s| steps_of(Some(s), options))
+                    .collect();
+                for (number, subject) in made.subjects.into_iter().enumerate() {
                     if cancel.is_cancelled() {
                         break;
                     }
+                    let ahead = Ahead {
+                        later: [planned[number + 1..].concat(), later.clone()].concat(),
+                        exact,
+                    };
                     let twin = twins
                         .subjects
                         .iter()
@@ -130,13 +144,14 @@ pub async fn execute(
                         nemesis: if twin.is_some() { &nemesis } else { &direct },
                         subject: twin,
                     };
-                    run_subject(subject, faults, options, &ctx, &tag, &mut results).await;
+                    run_subject(subject, faults, options, &ctx, &tag, &ahead, &mut results).await;
                 }
                 made.tasks.iter().for_each(tokio::task::JoinHandle::abort);
                 twins.tasks.iter().for_each(tokio::task::JoinHandle::abort);
             }
             Err(reason) => {
                 progress.note(&format!("{}: skipped: {reason}", entry.name));
+                progress.plan(&later, exact);
                 results.skipped.push(Skipped {
                     name: entry.name.to_owned(),
                     suite: None,
@@ -145,6 +160,7 @@ pub async fn execute(
             }
         }
     }
+    progress.plan(&[], true);
     faulting.stop().await;
     for server in servers {
         server.shutdown().await;
@@ -168,14 +184,71 @@ struct Faults<'a> {
     subject: Option<Subject>,
 }
 
+/// A step's planned length, when known (see [`Progress::plan`]).
+type Step = Option<Duration>;
+
+/// The steps planned after the subject under way.
+struct Ahead {
+    later: Vec<Step>,
+    exact: bool,
+}
+
+/// The steps of one suite on `subject` (`None`: a subject not made yet, assumed fit for the
+/// workload), in the order they run.
+fn suite_steps(suite: Suite, subject: Option<&Subject>, options: &RunOptions) -> Vec<Step> {
+    let w = &options.workload;
+    let timed = |phase: &statebench_suites::workload::Phase| match (phase.duration, phase.ops) {
+        (Some(d), _) => Some(d.0),
+        (None, Some(_)) => None,
+        (None, None) => Some(Duration::ZERO),
+    };
+    let trial = timed(&w.warmup).zip(timed(&w.measure)).map(|(a, b)| a + b);
+    let unfit = subject.is_some_and(|s| s.unfit_for(w).is_some());
+    match suite {
+        Suite::Conformance => vec![None],
+        Suite::Latency | Suite::Throughput if unfit => Vec::new(),
+        Suite::Latency => vec![trial; w.open.rates.len()],
+        Suite::Throughput => vec![trial; w.closed.concurrency.len()],
+        Suite::Consistency => {
+            let c = &w.consistency;
+            vec![Some(c.duration.0 + c.quiet.0); c.faults.len()]
+        }
+    }
+}
+
+/// Every step of every suite on `subject`.
+fn steps_of(subject: Option<&Subject>, options: &RunOptions) -> Vec<Step> {
+    options
+        .suites
+        .iter()
+        .flat_map(|suite| suite_steps(*suite, subject, options))
+        .collect()
+}
+
+/// The steps of an adapter whose subjects are not made yet: one subject, fit for the workload.
+fn estimate(options: &RunOptions) -> Vec<Step> {
+    steps_of(None, options)
+}
+
 async fn run_subject(
     subject: Subject,
     faults: Faults<'_>,
     options: &RunOptions,
     ctx: &Context<'_>,
     tag: &str,
+    ahead: &Ahead,
     results: &mut Results,
 ) {
+    // Before each suite, the plan from here on: what a suite skipped or stopped early leaves
+    // out of it.
+    let replan = |from: usize| {
+        let mut steps: Vec<Step> = options.suites[from..]
+            .iter()
+            .flat_map(|suite| suite_steps(*suite, Some(&subject), options))
+            .collect();
+        steps.extend_from_slice(&ahead.later);
+        ctx.progress.plan(&steps, ahead.exact);
+    };
     let key_base = format!("sb-{tag}/{}/", subject.name.replace(':', "-"));
     let mut info = SubjectInfo {
         name: subject.name.clone(),
@@ -193,10 +266,11 @@ async fn run_subject(
         info.descriptor.settings.insert("snapshots".into(), how);
     }
     results.subjects.push(info);
-    for suite in &options.suites {
+    for (number, suite) in options.suites.iter().enumerate() {
         if ctx.cancel.is_cancelled() {
             return;
         }
+        replan(number);
         match suite {
             Suite::Conformance => {
                 let prefix = format!("{key_base}conformance/");

@@ -2,7 +2,8 @@
 
 use statebench_reports::format::{latency_us, rate};
 use statebench_suites::check::Validity;
-use statebench_suites::results::{CheckStatus, Results, Step};
+use statebench_suites::results::{Results, Step};
+use statebench_suites::suite::conformance;
 
 /// One table of every trial, then a line per subject on conformance.
 pub fn render(results: &Results) -> String {
@@ -68,13 +69,10 @@ pub fn render(results: &Results) -> String {
         if checks.is_empty() {
             continue;
         }
-        let count = |s: CheckStatus| checks.iter().filter(|c| c.status == s).count();
         out += &format!(
-            "conformance {}: {} pass, {} FAIL, {} unsupported\n",
+            "conformance {}: {}\n",
             subject.name,
-            count(CheckStatus::Pass),
-            count(CheckStatus::Fail),
-            count(CheckStatus::Unsupported)
+            conformance::counts(checks)
         );
     }
     out += &consistency(results);

@@ -91,6 +91,41 @@ fn report_renders_the_same_reports_again_from_results_json() {
         std::fs::read_to_string(out.join("index.html")).unwrap(),
         html
     );
+    // The path to results.json itself: the reports go next to it, wherever it is.
+    let elsewhere = tmp.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::fs::copy(out.join("results.json"), elsewhere.join("results.json")).unwrap();
+    statebench()
+        .arg("report")
+        .arg(elsewhere.join("results.json"))
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read_to_string(elsewhere.join("report.md")).unwrap(),
+        md
+    );
+    assert_eq!(
+        std::fs::read_to_string(elsewhere.join("index.html")).unwrap(),
+        html
+    );
+}
+
+#[test]
+fn report_refuses_a_missing_or_invalid_results_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("missing.json");
+    let (code, stderr) = refused(&["report", missing.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("cannot read") && stderr.contains("missing.json"),
+        "{stderr}"
+    );
+    let invalid = tmp.path().join("results.json");
+    std::fs::write(&invalid, "not json").unwrap();
+    let (code, stderr) = refused(&["report", invalid.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("not statebench results"), "{stderr}");
+    assert!(!tmp.path().join("report.md").exists());
 }
 
 /// Runs `args` and returns the exit code and stderr, asserting it failed with one line.
@@ -199,6 +234,118 @@ fn list_names_every_adapter_workload_and_suite() {
 }
 
 #[test]
+fn list_shows_each_workloads_settings_in_100_columns() {
+    let assert = statebench().arg("list").assert().success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
+    for detail in [
+        "10000 (zipfian, theta 0.99)",
+        "95% read, 5% command",
+        "warm-up 500ms, measured 2s per step",
+        "1000/s, 5000/s offered; constant arrivals, at most 64 in flight",
+        "1, 4, 16 workers,",
+        "1, 4, 16, 64 workers,",
+        "1000 (hotspot, 80% of operations on 10% of keys)",
+    ] {
+        assert!(
+            stdout.contains(detail),
+            "`{detail}` missing from:\n{stdout}"
+        );
+    }
+    for line in stdout.lines() {
+        assert!(line.chars().count() <= 100, "too wide: {line}");
+    }
+}
+
+#[test]
+fn workload_show_prints_yaml_that_workload_reads_back_unchanged() {
+    use statebench_suites::workload::{BUILTIN, Workload, builtin};
+    let tmp = tempfile::tempdir().unwrap();
+    for (name, _) in BUILTIN {
+        let assert = statebench()
+            .args(["workload", "show", name])
+            .assert()
+            .success();
+        let file = tmp.path().join(format!("{name}.yaml"));
+        std::fs::write(&file, &assert.get_output().stdout).unwrap();
+        // `--workload FILE` resolves its argument with this loader.
+        let back = Workload::resolve(file.to_str().unwrap()).unwrap();
+        assert_eq!(back, builtin(name).unwrap().unwrap(), "{name}");
+    }
+    let (code, stderr) = refused(&["workload", "show", "nope"]);
+    assert_eq!(code, 1);
+    for (name, _) in BUILTIN {
+        assert!(stderr.contains(name), "{stderr}");
+    }
+}
+
+#[test]
+fn progress_prints_one_line_per_step_with_the_summarys_counts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let assert = statebench()
+        .args([
+            "run",
+            "--adapters",
+            "memory",
+            "--suites",
+            "conformance,latency",
+            "--duration",
+            "0.1",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    let output = assert.get_output();
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+    // Two subjects, each: conformance, then one trial per rate (two): six steps, a line
+    // each, counted against the plan; loads and warm-ups print no line of their own.
+    let steps: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with('['))
+        .collect();
+    assert_eq!(steps.len(), 6, "{stderr}");
+    for (i, line) in steps.iter().enumerate() {
+        assert!(line.starts_with(&format!("[{}/6] ", i + 1)), "{stderr}");
+    }
+    assert!(
+        !stderr.contains("(load)") && !stderr.contains("(warm-up)"),
+        "{stderr}"
+    );
+    let r = results(&out);
+    for subject in ["memory:state", "memory:events"] {
+        let summary = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("conformance {subject}: ")))
+            .unwrap_or_else(|| panic!("no conformance line for {subject}:\n{stdout}"));
+        let progress = format!("{subject}: conformance: {summary}");
+        assert!(
+            steps.iter().any(|l| l.ends_with(&progress)),
+            "`{progress}` missing from:\n{stderr}"
+        );
+        let count = |status: &str| {
+            r["conformance"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|c| c["subject"] == subject && c["status"] == status)
+                .count()
+        };
+        assert_eq!(
+            summary,
+            format!(
+                "{} pass, {} FAIL, {} unsupported",
+                count("pass"),
+                count("fail"),
+                count("unsupported")
+            )
+        );
+    }
+}
+
+#[test]
 fn ctrl_c_writes_what_was_measured_and_exits_130() {
     use std::io::BufRead;
     let tmp = tempfile::tempdir().unwrap();
@@ -209,7 +356,7 @@ fn ctrl_c_writes_what_was_measured_and_exits_130() {
             "--adapters",
             "memory",
             "--suites",
-            "latency",
+            "conformance,latency",
             "--duration",
             "60",
             "--out",
@@ -219,14 +366,15 @@ fn ctrl_c_writes_what_was_measured_and_exits_130() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait until the first warm-up is over, so the measured phase is under way.
+    // Wait until the conformance step is over, then past the first trial's load and 0.5 s
+    // warm-up, so its measured phase is under way.
     let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
-    let warmed = stderr
+    let checked = stderr
         .by_ref()
         .map_while(Result::ok)
-        .any(|l| l.contains("(warm-up):"));
-    assert!(warmed, "the run never finished a warm-up");
-    std::thread::sleep(Duration::from_secs(1));
+        .any(|l| l.contains("memory:state: conformance:"));
+    assert!(checked, "the run never finished its conformance step");
+    std::thread::sleep(Duration::from_secs(3));
     let killed = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status();

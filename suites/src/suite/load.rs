@@ -12,7 +12,8 @@ use tokio_util::sync::CancellationToken;
 const WORKERS: u64 = 16;
 const TRIES: u32 = 3;
 
-/// Writes every loaded key once (an account with the initial balance), `WORKERS` at a time.
+/// Writes every loaded key once (an account with the initial balance), `WORKERS` at a time:
+/// a phase of a step, which the step's `end` closes (the caller's, or the caller's error).
 pub async fn load(
     runner: Arc<Runner>,
     label: &str,
@@ -54,10 +55,9 @@ pub async fn load(
     }
     let elapsed = start.elapsed();
     if let Some(e) = failure {
-        progress.end(&format!("load failed: {e}"));
         return Err(e);
     }
-    progress.end(&format!("{keys} keys in {:.2} s", elapsed.as_secs_f64()));
+    progress.advance(keys, "");
     Ok(LoadSummary {
         keys,
         duration_ms: elapsed.as_secs_f64() * 1_000.0,

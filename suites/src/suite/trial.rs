@@ -174,9 +174,8 @@ async fn run(
                 mode,
                 seed: derive_seed(ctx.seed, stream),
             };
-            let report = engine.run(&spec, ctx.progress, None).await;
-            ctx.progress.end(&one_line(&report));
-            summary(&report)
+            // A phase of the trial's step: the measured phase's line closes the step.
+            summary(&engine.run(&spec, ctx.progress, None).await)
         }
         None => Summary::default(),
     };

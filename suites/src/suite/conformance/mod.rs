@@ -122,41 +122,81 @@ pub async fn run_rounds(
             .is_supported(),
         rounds: rounds.max(1),
     };
+    let total = match &subject.target {
+        Target::State(_) => state::CHECKS.len(),
+        Target::Events(_) => events::CHECKS.len() + snapshots::CHECKS.len(),
+    };
+    progress.begin(&format!("{}: conformance", subject.name), total as u64);
+    let mut results = Vec::with_capacity(total);
     match &subject.target {
         Target::State(store) => {
-            run_all(subject, store, state::CHECKS, prefix, progress, plan).await
+            run_all(
+                subject,
+                store,
+                state::CHECKS,
+                prefix,
+                progress,
+                plan,
+                &mut results,
+            )
+            .await;
         }
         Target::Events(store) => {
-            let mut results = run_all(subject, store, events::CHECKS, prefix, progress, plan).await;
-            results.extend(match &subject.snapshots {
+            run_all(
+                subject,
+                store,
+                events::CHECKS,
+                prefix,
+                progress,
+                plan,
+                &mut results,
+            )
+            .await;
+            match &subject.snapshots {
                 Some(snapshots) => {
                     let prefix = format!("{prefix}snapshots/");
+                    let checks = snapshots::CHECKS;
                     run_all(
                         subject,
                         snapshots,
-                        snapshots::CHECKS,
+                        checks,
                         &prefix,
                         progress,
                         plan,
+                        &mut results,
                     )
-                    .await
+                    .await;
                 }
-                None => snapshots::CHECKS
-                    .iter()
-                    .map(|check| CheckResult {
-                        subject: subject.name.clone(),
-                        check: check.name.to_owned(),
-                        capability: None,
-                        status: CheckStatus::Unsupported,
-                        detail: "the adapter keeps no snapshots".to_owned(),
-                    })
-                    .collect(),
-            });
-            results
+                None => results.extend(snapshots::CHECKS.iter().map(|check| CheckResult {
+                    subject: subject.name.clone(),
+                    check: check.name.to_owned(),
+                    capability: None,
+                    status: CheckStatus::Unsupported,
+                    detail: "the adapter keeps no snapshots".to_owned(),
+                })),
+            }
         }
     }
+    progress.advance(results.len() as u64, "");
+    progress.end(&counts(&results));
+    results
 }
 
+/// How the checks went, counted as the run's summary counts them: "2 pass, 0 FAIL, 7
+/// unsupported".
+pub fn counts<'a>(results: impl IntoIterator<Item = &'a CheckResult>) -> String {
+    let (mut pass, mut fail, mut unsupported) = (0, 0, 0);
+    for r in results {
+        match r.status {
+            CheckStatus::Pass => pass += 1,
+            CheckStatus::Fail => fail += 1,
+            CheckStatus::Unsupported => unsupported += 1,
+        }
+    }
+    format!("{pass} pass, {fail} FAIL, {unsupported} unsupported")
+}
+
+/// Runs `checks` on `store`, adding their results to `results`.
 async fn run_all<S: ?Sized>(
     subject: &Subject,
     store: &Arc<S>,
@@ -164,14 +204,10 @@ async fn run_all<S: ?Sized>(
     prefix: &str,
     progress: &dyn Progress,
     plan: Plan,
-) -> Vec<CheckResult> {
+    results: &mut Vec<CheckResult>,
+) {
     let caps = &subject.descriptor().capabilities;
-    progress.begin(
-        &format!("{}: conformance", subject.name),
-        checks.len() as u64,
-    );
-    let mut results = Vec::with_capacity(checks.len());
-    for (i, check) in checks.iter().enumerate() {
+    for check in checks {
         let missing = check.needs.iter().find_map(|n| match n.of(caps) {
             Capability::Unsupported(reason) => Some(format!("no {}: {reason}", n.name())),
             Capability::Supported => None,
@@ -197,14 +233,8 @@ async fn run_all<S: ?Sized>(
             status,
             detail,
         });
-        progress.advance(i as u64 + 1, check.name);
+        progress.advance(results.len() as u64, check.name);
     }
-    let failed = results
-        .iter()
-        .filter(|r| r.status == CheckStatus::Fail)
-        .count();
-    progress.end(&format!("{} checks, {failed} failed", results.len()));
-    results
 }
 
 /// Names a failed step of a check.
