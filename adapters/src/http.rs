@@ -116,7 +116,7 @@ impl Http {
             .body(body.clone())
             .send()
             .await
-            .map_err(|e| ConnectError::Unreachable(e.to_string()))?;
+            .map_err(unreachable)?;
         let status = put.status();
         if !matches!(
             status,
@@ -134,7 +134,7 @@ impl Http {
             .get(url.clone())
             .send()
             .await
-            .map_err(|e| ConnectError::Unreachable(e.to_string()))?;
+            .map_err(unreachable)?;
         let status = get.status();
         if status != StatusCode::OK {
             return Err(refused(format!(
@@ -142,10 +142,7 @@ impl Http {
             )));
         }
         let read = raw_etag(get.headers()).map(str::to_owned);
-        let value = get
-            .bytes()
-            .await
-            .map_err(|e| ConnectError::Unreachable(e.to_string()))?;
+        let value = get.bytes().await.map_err(unreachable)?;
         if read.as_deref() != Some(written) {
             let read = read.map_or_else(|| "no ETag".to_owned(), |t| format!("ETag {t}"));
             return Err(refused(format!(
@@ -176,6 +173,18 @@ impl Http {
     fn version(&self, key: &str, headers: &HeaderMap) -> Option<Version> {
         raw_etag(headers).map(|tag| self.etags.version(key, tag))
     }
+}
+
+/// A request of the probe that got no answer, with the causes (`Connection refused`) that
+/// reqwest's own message leaves out.
+fn unreachable(e: reqwest::Error) -> ConnectError {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        text = format!("{text}: {cause}");
+        source = cause.source();
+    }
+    ConnectError::Unreachable(text)
 }
 
 /// The key the start-up probe writes, new on every start:
@@ -554,7 +563,9 @@ mod tests {
 
     /// The contract with opaque ETags (`"rev-…"`), kept in memory.
     fn opaque_service() -> Answer {
-        let store: Mutex<(u64, HashMap<String, (Vec<u8>, String)>)> = Mutex::default();
+        // The last number given, and per path the value and its ETag.
+        type Stored = (u64, HashMap<String, (Vec<u8>, String)>);
+        let store: Mutex<Stored> = Mutex::default();
         Box::new(move |r| {
             let mut store = store.lock();
             let (next, keys) = &mut *store;
