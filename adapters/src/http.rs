@@ -234,9 +234,10 @@ const ASSIGNED: u64 = 1 << 63;
 /// version the greater number, and a checker that compares versions may then see them out
 /// of order. A service that wants exact ordering sends numeric ETags.
 ///
-/// Memory: per key touched, at most [`REMEMBERED`] ETags; the key space of a run's
-/// workloads is bounded (keys per trial times the trials), and everything goes with the
-/// adapter at the end of its subject. An ETag seen again after it was forgotten gets a new,
+/// Memory: per key touched, at most [`REMEMBERED`] ETags (about 40 bytes each plus the
+/// ETag's length), and a key only holds as many as it had writes; the key space of a run's
+/// workloads is bounded (keys per trial times the trials: the built-in ones touch at most
+/// 10,000 keys per trial), and everything goes with the adapter at the end of its subject. An ETag seen again after it was forgotten gets a new,
 /// greater number. A version forgotten cannot be sent back: a write expecting it is not sent
 /// and fails as a conflict with no actual version (the adapter's answer, not the service's:
 /// the write definitely did not happen, and since the key has had at least [`REMEMBERED`]
