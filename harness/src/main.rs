@@ -16,6 +16,10 @@ const INTERRUPTED: u8 = 130;
 const NONCONFORMING: u8 = 3;
 /// Exit code of a check that could not decide.
 const UNDECIDED: u8 = 4;
+/// Exit code of a run in which an adapter named with `--adapters` could not be provided (its
+/// server could not be started or reached, its URL was missing or malformed, or its probe
+/// failed). The results are written, with the reasons.
+const UNPROVIDED: u8 = 5;
 
 fn main() -> ExitCode {
     // A panic that unwinds out of main must not leave servers behind. (Panics inside tasks
@@ -59,6 +63,8 @@ fn main() -> ExitCode {
 }
 
 fn run_command(args: RunArgs) -> anyhow::Result<ExitCode> {
+    // Named adapters must run; the default set may skip what this machine cannot provide.
+    let named = !args.adapters.is_empty();
     let options = RunOptions::from_args(args)?;
     output::prepare(&options.out)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
@@ -83,20 +89,14 @@ fn run_command(args: RunArgs) -> anyhow::Result<ExitCode> {
         eprintln!("interrupted: the results hold what was measured before the stop");
         return Ok(ExitCode::from(INTERRUPTED));
     }
+    // Every finding is said; the exit code is the most serious: a broken promise, then an
+    // adapter that did not run at all, then a check that could not decide.
+    let mut code = ExitCode::SUCCESS;
     let judged: Vec<_> = results
         .subjects
         .iter()
         .filter_map(|s| s.correctness.as_ref().map(|c| (s.name.as_str(), c)))
         .collect();
-    let failed: Vec<String> = judged
-        .iter()
-        .filter(|(_, c)| c.standing == Standing::Fail)
-        .map(|(name, c)| format!("{name} ({})", c.mark()))
-        .collect();
-    if !failed.is_empty() {
-        eprintln!("checks failed: {} (see the report)", failed.join("; "));
-        return Ok(ExitCode::from(NONCONFORMING));
-    }
     let undecided: Vec<String> = judged
         .iter()
         .filter(|(_, c)| c.standing == Standing::Unknown)
@@ -107,9 +107,31 @@ fn run_command(args: RunArgs) -> anyhow::Result<ExitCode> {
             "checks could not decide: {} (see the report)",
             undecided.join("; ")
         );
-        return Ok(ExitCode::from(UNDECIDED));
+        code = ExitCode::from(UNDECIDED);
     }
-    Ok(ExitCode::SUCCESS)
+    let unprovided = if named {
+        run::unprovided(&results)
+    } else {
+        Vec::new()
+    };
+    if !unprovided.is_empty() {
+        eprintln!(
+            "error: cannot provide the adapters named with --adapters, so they did not run: {} \
+             (the results and reports are written, with the reasons)",
+            unprovided.join("; ")
+        );
+        code = ExitCode::from(UNPROVIDED);
+    }
+    let failed: Vec<String> = judged
+        .iter()
+        .filter(|(_, c)| c.standing == Standing::Fail)
+        .map(|(name, c)| format!("{name} ({})", c.mark()))
+        .collect();
+    if !failed.is_empty() {
+        eprintln!("checks failed: {} (see the report)", failed.join("; "));
+        code = ExitCode::from(NONCONFORMING);
+    }
+    Ok(code)
 }
 
 /// First Ctrl-C (or SIGTERM, SIGHUP): stop measuring and write what was measured. Second:

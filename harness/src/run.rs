@@ -103,6 +103,10 @@ pub async fn execute(
             .iter()
             .find_map(|b| unavailable.get(b).map(|why| (b, why)));
         let made = match missing {
+            Some((backend, why)) if entry.name == "http" => Err(format!(
+                "no {} given, and no {backend} server for the in-process statebench-service: {why}",
+                crate::config::HTTP_URL
+            )),
             Some((backend, why)) => Err(format!("no {backend} server: {why}")),
             None => (entry.make)(&provided).await,
         };
@@ -175,6 +179,21 @@ pub async fn execute(
     results.settle();
     results.finished_at = now();
     results
+}
+
+/// The adapters of `results` that could not be provided (their servers, URLs or probes
+/// failed), each as `name: reason`.
+pub fn unprovided(results: &Results) -> Vec<String> {
+    results
+        .skipped
+        .iter()
+        .filter(|s| s.suite.is_none())
+        .map(|s| {
+            let prefix = format!("{}: ", s.name);
+            let reason = s.reason.strip_prefix(&prefix).unwrap_or(&s.reason);
+            format!("{}: {reason}", s.name)
+        })
+        .collect()
 }
 
 /// How the consistency suite faults a subject: its nemesis, and the same subject going
