@@ -77,6 +77,11 @@ fn run_command(args: RunArgs) -> anyhow::Result<ExitCode> {
     });
     output::write_run(&options.out, &results)
         .with_context(|| format!("cannot write the results to {}", options.out.display()))?;
+    if let Some(summary) = std::env::var_os(output::STEP_SUMMARY) {
+        // A GitHub Actions job's summary page: the report, appended after what is there.
+        output::append_step_summary(std::path::Path::new(&summary), &options.out)
+            .with_context(|| format!("cannot append the report to ${}", output::STEP_SUMMARY))?;
+    }
     print!("{}", summary::render(&results));
     let dir = options.out.display();
     println!(

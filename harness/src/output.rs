@@ -66,3 +66,18 @@ pub fn write_reports(dir: &Path, results: &Results) -> std::io::Result<()> {
     write_atomic(&dir.join(MARKDOWN), &markdown::render(results))?;
     write_atomic(&dir.join(HTML), &html::render(results))
 }
+
+/// The variable GitHub Actions sets to the file a job's summary page is read from.
+pub const STEP_SUMMARY: &str = "GITHUB_STEP_SUMMARY";
+
+/// Appends `dir`'s report.md (written to fit a pull-request comment) to the step summary
+/// file, creating it if needed.
+pub fn append_step_summary(summary: &Path, dir: &Path) -> std::io::Result<()> {
+    let report = std::fs::read_to_string(dir.join(MARKDOWN))?;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(summary)?;
+    file.write_all(report.as_bytes())?;
+    file.write_all(b"\n")
+}

@@ -539,8 +539,47 @@ fn a_store_that_breaks_its_promises_fails_the_run_and_never_passes_for_the_faste
             || md.contains("broken-cas: 1000.00 M ok/s, FAIL"),
         "{md}"
     );
-    assert!(md.contains("Fastest subject that passed every check: memory:state"));
+    assert!(md.contains("Fastest that passed every check: memory:state"));
     assert!(md.contains("broken-cas (FAILED checks)"));
+    // The answer first: the banner, then the ranking, where the broken store ranks first by
+    // goodput but carries its failure and the not-comparable mark on its own line.
+    let banner = md
+        .find("[!CAUTION]")
+        .expect("a banner for the broken promise");
+    let ranking = md.find("## Summary: ").expect("the ranking");
+    assert!(banner < ranking, "{md}");
+    let first = md[ranking..]
+        .lines()
+        .find(|l| l.starts_with("| 1 |"))
+        .expect("a first-ranked row");
+    assert!(
+        first.contains("broken-cas") && first.contains("ok/s*") && first.contains("FAIL"),
+        "{first}"
+    );
     let html = std::fs::read_to_string(out.join("index.html")).unwrap();
     assert!(html.contains("Faster, but not comparable"));
+}
+
+#[test]
+fn a_run_appends_its_report_to_the_github_step_summary() {
+    let dir = tempfile::tempdir().expect("a directory");
+    let summary = dir.path().join("step-summary.md");
+    std::fs::write(&summary, "earlier step\n").expect("the summary file");
+    statebench()
+        .args([
+            "run",
+            "--adapters",
+            "memory",
+            "--suites",
+            "conformance",
+            "--out",
+        ])
+        .arg(dir.path().join("run"))
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&summary).expect("the summary is readable");
+    let report =
+        std::fs::read_to_string(dir.path().join("run/report.md")).expect("report.md is written");
+    assert_eq!(text, format!("earlier step\n{report}\n"));
 }

@@ -1,4 +1,4 @@
-//! Pins report.md for a deterministic run through the memory adapter: one worker, counted
+//! Pins report.md, index.html and results.json for a deterministic run through the memory adapter: one worker, counted
 //! phases, a fixed seed. Timings vary from run to run, so they are replaced by fixed values
 //! before rendering; everything else (counts, retries, rejections, conformance, layout) is
 //! what the run produced.
@@ -6,7 +6,7 @@
 use statebench::cli::RunArgs;
 use statebench::options::RunOptions;
 use statebench::run;
-use statebench_reports::markdown;
+use statebench_reports::{html, json, markdown};
 use statebench_suites::Silent;
 use statebench_suites::results::{Latency, Results};
 use statebench_suites::workload::{Phase, Seconds};
@@ -92,8 +92,12 @@ fn normalize(r: &mut Results) {
         let m = &mut t.measured;
         (m.duration_ms, m.ops_per_s, m.ok_per_s, m.late) = (1_000.0, 2_000.0, 2_000.0, 0);
         m.timeline.clear();
+        m.window_ms = 1_000.0;
+        (t.warmup.duration_ms, t.warmup.ops_per_s) = (0.0, 0.0);
         fixed(&mut m.response, 1.0);
         fixed(&mut m.service, 1.0);
+        fixed(&mut m.ok_response, 1.0);
+        fixed(&mut m.ok_service, 1.0);
         if let Some(lag) = &mut m.start_lag {
             fixed(lag, 0.5);
         }
@@ -117,4 +121,6 @@ async fn report_md_of_a_deterministic_memory_run() {
     let mut results = run::execute(&options, &Silent, &CancellationToken::new(), None).await;
     normalize(&mut results);
     insta::assert_snapshot!(markdown::render(&results));
+    insta::assert_snapshot!("index.html", html::render(&results));
+    insta::assert_snapshot!("results.json", json::render(&results));
 }

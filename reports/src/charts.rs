@@ -163,23 +163,20 @@ pub fn common_rate(r: &Results) -> Option<f64> {
 /// The response and service times of the successful operations of a trial, every operation
 /// kind together, from the histograms in the results.
 fn ok_histograms(ops: &[OpStats]) -> Option<(Histogram<u64>, Histogram<u64>)> {
-    let mut response: Option<Histogram<u64>> = None;
-    let mut service: Option<Histogram<u64>> = None;
+    // Auto-resizing, so that histograms of different ranges add up.
+    let mut response = Histogram::<u64>::new(3).ok()?;
+    let mut service = Histogram::<u64>::new(3).ok()?;
     for o in ops {
         for outcome in o.outcomes.iter().filter(|o| o.outcome == Outcome::Ok) {
-            let r = decode_histogram(&outcome.response_histogram).ok()?;
-            let s = decode_histogram(&outcome.service_histogram).ok()?;
-            match &mut response {
-                Some(h) => h.add(&r).ok()?,
-                None => response = Some(r),
-            }
-            match &mut service {
-                Some(h) => h.add(&s).ok()?,
-                None => service = Some(s),
-            }
+            response
+                .add(decode_histogram(&outcome.response_histogram).ok()?)
+                .ok()?;
+            service
+                .add(decode_histogram(&outcome.service_histogram).ok()?)
+                .ok()?;
         }
     }
-    Some((response?, service?))
+    (!response.is_empty()).then_some((response, service))
 }
 
 /// `(log10(1/(1-p)), µs)` points of a histogram, up to the last percentile its samples

@@ -495,7 +495,14 @@ fn throughput(r: &Results) -> Vec<Block> {
     let mut blocks = vec![
         Block::Heading(2, "Throughput (closed loop)".into()),
         Block::Paragraph(format!(
-            "Each worker starts its next operation when the last one ends. ok/s (goodput) counts              the operations that succeeded within the step's measured window, per second of it;              ops/s counts every outcome. Latency columns are of the successful operations only              (in a closed loop, service time), so a store that fails fast does not look fast;              errors have their own columns. A percentile is shown only where at least {BEYOND}              samples lie beyond it (a p99 needs 500 successful operations, a p99.9 5,000),              else `–`; `ok ops` says how many there were. Stragglers ended after the window: in              the latencies, not in the rates."
+            "Each worker starts its next operation when the last one ends. ok/s (goodput) counts \
+             the operations that succeeded within the step's measured window, per second of it; \
+             ops/s counts every outcome. Latency columns are of the successful operations only \
+             (in a closed loop, service time), so a store that fails fast does not look fast; \
+             errors have their own columns. A percentile is shown only where at least {BEYOND} \
+             samples lie beyond it (a p99 needs 500 successful operations, a p99.9 5,000), \
+             else `–`; `ok ops` says how many there were. Stragglers ended after the window: in \
+             the latencies, not in the rates."
         )),
         Block::Table(table),
     ];
@@ -582,7 +589,16 @@ fn latency(r: &Results) -> Vec<Block> {
     let mut blocks = vec![
         Block::Heading(2, "Latency (open loop)".into()),
         Block::Paragraph(format!(
-            "Operations arrive on a schedule (constant or Poisson) at the offered rate, whether              or not earlier ones have finished. Percentiles are of the response time of the              successful operations (from the scheduled start), so time spent waiting behind a              slow operation counts; `service p99` leaves that wait out. A percentile is shown              only where at least {BEYOND} samples lie beyond it, else `–`. `achieved ok/s`:              successful operations within the measured window per second of it. `start lag`:              how far behind schedule operations started, the harness's own timing error plus              any queueing; `late`: started over 1 ms behind schedule; `unstarted`: scheduled but              never started before the phase ended (the store could not keep up). The start              lag, late and unstarted columns are per step, shared by its operations."
+            "Operations arrive on a schedule (constant or Poisson) at the offered rate, whether \
+             or not earlier ones have finished. Percentiles are of the response time of the \
+             successful operations (from the scheduled start), so time spent waiting behind a \
+             slow operation counts; `service p99` leaves that wait out. A percentile is shown \
+             only where at least {BEYOND} samples lie beyond it, else `–`. `achieved ok/s`: \
+             successful operations within the measured window per second of it. `start lag`: \
+             how far behind schedule operations started, the harness's own timing error plus \
+             any queueing; `late`: started over 1 ms behind schedule; `unstarted`: scheduled but \
+             never started before the phase ended (the store could not keep up). The start \
+             lag, late and unstarted columns are per step, shared by its operations."
         )),
         Block::Table(table),
     ];

@@ -9,15 +9,19 @@ pub const LIMIT: usize = 60_000;
 /// The report as Markdown, under [`LIMIT`] characters: long lists and tables are cut, with
 /// a note of what was left out, until it fits.
 pub fn render(results: &Results) -> String {
-    let blocks = build(results);
+    fit(&build(results))
+}
+
+/// `blocks` as Markdown under [`LIMIT`] characters.
+fn fit(blocks: &[Block]) -> String {
     for (items, rows) in [(usize::MAX, usize::MAX), (30, 60), (10, 20), (3, 8), (0, 0)] {
-        let text = render_blocks(&trimmed(&blocks, items, rows));
+        let text = render_blocks(&trimmed(blocks, items, rows));
         if text.len() < LIMIT {
             return text;
         }
     }
     // Even with every folded section emptied it does not fit: cut it, and say so.
-    let text = render_blocks(&trimmed(&blocks, 0, 0));
+    let text = render_blocks(&trimmed(blocks, 0, 0));
     let mut end = LIMIT - 200;
     while !text.is_char_boundary(end) {
         end -= 1;
@@ -71,8 +75,13 @@ fn render_blocks(blocks: &[Block]) -> String {
 }
 
 fn blocks_md(blocks: &[Block], out: &mut String) {
-    let mut charts = 0;
+    let mut charts: Vec<&str> = Vec::new();
     for block in blocks {
+        if let Block::Chart(chart) = block {
+            charts.push(&chart.title);
+            continue;
+        }
+        charts_md(&mut charts, out);
         match block {
             Block::Heading(level, text) => {
                 *out += &format!("{} {text}\n\n", "#".repeat(usize::from(*level)));
@@ -100,15 +109,18 @@ fn blocks_md(blocks: &[Block], out: &mut String) {
                 blocks_md(inner, out);
                 *out += "</details>\n\n";
             }
-            Block::Chart(_) => charts += 1,
+            Block::Chart(_) => {}
             Block::Table(table) => table_md(table, out),
         }
     }
-    if charts > 0 {
-        *out += &format!(
-            "{charts} chart{} of these figures: in index.html.\n\n",
-            if charts == 1 { "" } else { "s" }
-        );
+    charts_md(&mut charts, out);
+}
+
+/// Charts cannot travel in a comment: their titles, and where to see them.
+fn charts_md(charts: &mut Vec<&str>, out: &mut String) {
+    if !charts.is_empty() {
+        *out += &format!("In index.html: {}.\n\n", charts.join("; "));
+        charts.clear();
     }
 }
 
@@ -132,4 +144,49 @@ fn table_md(table: &Table, out: &mut String) {
         *out += &row(r);
     }
     out.push('\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn big() -> Vec<Block> {
+        let mut table = Table::new(&[("subject", false), ("ops", true)]);
+        for i in 0..3_000 {
+            table.rows.push(vec![format!("subject-{i}"), i.to_string()]);
+        }
+        vec![
+            Block::Heading(1, "statebench: big".into()),
+            Block::Paragraph("The answer first.".into()),
+            Block::Table(table),
+            Block::Details(
+                "Evidence".into(),
+                vec![Block::List(
+                    (0..5_000)
+                        .map(|i| format!("finding number {i}, with words"))
+                        .collect(),
+                )],
+            ),
+        ]
+    }
+
+    #[test]
+    fn a_report_too_long_for_a_comment_is_cut_with_a_note_and_keeps_its_start() {
+        let whole = render_blocks(&big());
+        assert!(whole.len() > LIMIT, "the test needs an oversized report");
+        let cut = fit(&big());
+        assert!(cut.len() < LIMIT, "{} characters", cut.len());
+        assert!(cut.starts_with("# statebench: big\n\nThe answer first."));
+        assert!(cut.contains("… and 2940 more: see index.html or results.json"));
+        assert!(cut.contains("<details><summary>Evidence</summary>"));
+    }
+
+    #[test]
+    fn a_report_that_fits_is_left_whole() {
+        let small = vec![
+            Block::Heading(1, "t".into()),
+            Block::List((0..50).map(|i| i.to_string()).collect()),
+        ];
+        assert_eq!(fit(&small), render_blocks(&small));
+    }
 }

@@ -106,14 +106,15 @@ pub fn ranking(r: &Results) -> Vec<Block> {
         let mut table = Table::new(&[
             ("#", true),
             ("subject", false),
-            ("goodput (best step)", true),
+            ("goodput", true),
+            ("at", true),
             (&p99_header, true),
             ("errors", true),
             ("correctness", false),
         ]);
         for (i, l) in lines.iter().enumerate() {
             let not_comparable = l.standing != Some(Standing::Pass);
-            let goodput = match l.best {
+            let (goodput, at) = match l.best {
                 Some(t) => {
                     let Step::Closed { concurrency } = t.step else {
                         continue;
@@ -123,17 +124,13 @@ pub fn ranking(r: &Results) -> Vec<Block> {
                     } else {
                         "workers"
                     };
-                    let mark = if not_comparable {
-                        ", not comparable"
-                    } else {
-                        ""
-                    };
-                    format!(
-                        "{} ok/s ({concurrency} {workers}{mark})",
-                        rate(t.measured.ok_per_s)
+                    let mark = if not_comparable { "*" } else { "" };
+                    (
+                        format!("{} ok/s{mark}", rate(t.measured.ok_per_s)),
+                        format!("{concurrency} {workers}"),
                     )
                 }
-                None => "–".to_owned(),
+                None => ("–".to_owned(), "–".to_owned()),
             };
             let p99 = match l.at_rate {
                 Some(t) => {
@@ -174,6 +171,7 @@ pub fn ranking(r: &Results) -> Vec<Block> {
                 (i + 1).to_string(),
                 l.subject.to_owned(),
                 goodput,
+                at,
                 p99,
                 errors,
                 l.correctness.clone(),
@@ -186,7 +184,8 @@ pub fn ranking(r: &Results) -> Vec<Block> {
              closed-loop step. The p99 is of successful operations' response time in the \
              open-loop step at the highest offered rate every subject ran, with its rank \
              (lowest first); errors are over those two steps. Correctness is every check the \
-             run made of the subject.",
+             run made of the subject; * marks a goodput that is not comparable, because its \
+             subject did not pass every check.",
         );
         if let Some((name, ok)) = fastest {
             text += &format!(
