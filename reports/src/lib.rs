@@ -1,6 +1,6 @@
 //! Renders statebench results: `results.json` (the data), `report.md` (fits a pull-request
 //! comment), `index.html` (one self-contained page), `results.csv` and `bmf.json` (for
-//! dashboards). Reports never run anything.
+//! dashboards), and a static site of many runs. Reports never run anything.
 //!
 //! Markdown and HTML render the same [`document`], so they cannot drift apart.
 #![forbid(unsafe_code)]
@@ -14,6 +14,7 @@ pub mod format;
 pub mod html;
 pub mod json;
 pub mod markdown;
+pub mod site;
 mod summary;
 #[cfg(test)]
 mod testing;
