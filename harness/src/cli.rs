@@ -20,10 +20,29 @@ pub enum Command {
     Run(RunArgs),
     /// List the adapters, the workloads with their settings, and the suites.
     List,
-    /// Render report.md and index.html again from a run's results.json, next to it.
+    /// Render report.md and index.html again from a run's results.json, next to it; or
+    /// export it as CSV or Bencher Metric Format JSON.
     Report {
         /// The run directory, or the path to its results.json.
         path: PathBuf,
+        /// What to write, comma-separated: html (index.html), md (report.md), csv
+        /// (results.csv, one row per trial and operation) or bmf (bmf.json, Bencher Metric
+        /// Format). Default: html,md.
+        #[arg(long, value_delimiter = ',', value_name = "FORMAT,…")]
+        format: Vec<String>,
+        /// Print the one format asked for to standard output instead of writing a file.
+        #[arg(long)]
+        stdout: bool,
+    },
+    /// Build a static site from runs: an index of every run, each run's report with its
+    /// results.json to download, and a page per workload comparing its runs.
+    Site {
+        /// Run directories (or their results.json).
+        #[arg(required = true, value_name = "RUN_DIR")]
+        runs: Vec<PathBuf>,
+        /// Directory to write the site into; it must not be one of the runs.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
     },
     /// Built-in workloads.
     Workload {

@@ -45,7 +45,12 @@ fn main() -> ExitCode {
             print!("{}", listing::list());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Report { path } => report(&path),
+        Command::Report {
+            path,
+            format,
+            stdout,
+        } => report(&path, &format, stdout),
+        Command::Site { runs, out } => site(&runs, &out),
         Command::Workload {
             command: WorkloadCommand::Show { name },
         } => listing::workload_yaml(&name)
@@ -228,10 +233,18 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     }))
 }
 
-/// Renders the reports again from `path`: a run directory, or its results.json; the reports
-/// go next to the results.
-fn report(path: &std::path::Path) -> anyhow::Result<ExitCode> {
-    let (dir, file) = if path.is_dir() {
+/// The formats `statebench report` writes: name, file, renderer.
+type Renderer = fn(&statebench_suites::results::Results) -> String;
+const FORMATS: [(&str, &str, Renderer); 4] = [
+    ("html", output::HTML, statebench_reports::html::render),
+    ("md", output::MARKDOWN, statebench_reports::markdown::render),
+    ("csv", output::CSV, statebench_reports::csv::render),
+    ("bmf", output::BMF, statebench_reports::bmf::render),
+];
+
+/// A run directory, or its results.json: the directory and the file.
+fn run_paths(path: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    if path.is_dir() {
         (path.to_path_buf(), path.join(output::RESULTS))
     } else {
         let dir = path
@@ -239,15 +252,114 @@ fn report(path: &std::path::Path) -> anyhow::Result<ExitCode> {
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(std::path::Path::new("."));
         (dir.to_path_buf(), path.to_path_buf())
-    };
+    }
+}
+
+/// Renders the reports again from `path`: a run directory, or its results.json; the reports
+/// go next to the results, or to standard output.
+fn report(path: &std::path::Path, formats: &[String], stdout: bool) -> anyhow::Result<ExitCode> {
+    let mut chosen = Vec::new();
+    for name in formats {
+        let name = name.trim();
+        let Some(format) = FORMATS.iter().find(|(n, _, _)| *n == name) else {
+            let known: Vec<&str> = FORMATS.iter().map(|(n, _, _)| *n).collect();
+            anyhow::bail!("unknown format `{name}` (known: {})", known.join(", "));
+        };
+        if !chosen.iter().any(|(n, _, _)| n == &format.0) {
+            chosen.push(*format);
+        }
+    }
+    if chosen.is_empty() {
+        if stdout {
+            anyhow::bail!("--stdout prints one format; name it with --format");
+        }
+        chosen = vec![FORMATS[1], FORMATS[0]];
+    }
+    if stdout && chosen.len() != 1 {
+        anyhow::bail!("--stdout prints one format, not {}", chosen.len());
+    }
+    let (dir, file) = run_paths(path);
     let results = statebench_reports::read(&file)?;
-    output::write_reports(&dir, &results)
-        .with_context(|| format!("cannot write the reports to {}", dir.display()))?;
+    if stdout {
+        print!("{}", (chosen[0].2)(&results));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut written = Vec::new();
+    for (_, name, render) in chosen {
+        let target = dir.join(name);
+        output::write_atomic(&target, &render(&results))
+            .with_context(|| format!("cannot write {}", target.display()))?;
+        written.push(target.display().to_string());
+    }
+    println!("report: {}", written.join(", "));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Builds a static site of the runs `paths` in `out`.
+fn site(paths: &[std::path::PathBuf], out: &std::path::Path) -> anyhow::Result<ExitCode> {
+    use statebench_reports::site;
+    let same = |a: &std::path::Path, b: &std::path::Path| match (a.canonicalize(), b.canonicalize())
+    {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    let mut found = Vec::new();
+    let mut seen = Vec::new();
+    for path in paths {
+        anyhow::ensure!(
+            path.exists(),
+            "{} is not a run: there is no such directory",
+            path.display()
+        );
+        let (dir, file) = run_paths(path);
+        // A run named twice is published once.
+        let canonical = dir.canonicalize().unwrap_or_else(|_| dir.clone());
+        if seen.contains(&canonical) {
+            continue;
+        }
+        seen.push(canonical);
+        if same(&dir, out) {
+            anyhow::bail!(
+                "--out {} is the run directory {}; choose another directory for the site",
+                out.display(),
+                path.display()
+            );
+        }
+        let text = std::fs::read_to_string(&file).with_context(|| {
+            format!(
+                "{} is not a run: cannot read {}",
+                path.display(),
+                file.display()
+            )
+        })?;
+        let results = statebench_reports::read(&file)
+            .with_context(|| format!("{} is not a run", path.display()))?;
+        let name = dir
+            .canonicalize()
+            .ok()
+            .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "run".to_owned());
+        found.push((name, results, text));
+    }
+    let names: Vec<&str> = found.iter().map(|(n, _, _)| n.as_str()).collect();
+    let runs: Vec<site::Run> = site::unique_names(&names)
+        .into_iter()
+        .zip(found)
+        .map(|(name, (_, results, results_json))| site::Run {
+            name,
+            results,
+            results_json,
+        })
+        .collect();
+    let files = site::build(&runs);
+    output::write_site(out, &files)
+        .with_context(|| format!("cannot write the site to {}", out.display()))?;
     println!(
-        "report: {}/{} (also {})",
-        dir.display(),
-        output::HTML,
-        output::MARKDOWN
+        "site: {}/index.html ({} run{}, {} files)",
+        out.display(),
+        runs.len(),
+        if runs.len() == 1 { "" } else { "s" },
+        files.len()
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -12,6 +12,10 @@ pub const RESULTS: &str = "results.json";
 pub const MARKDOWN: &str = "report.md";
 /// The HTML report.
 pub const HTML: &str = "index.html";
+/// The CSV export (`statebench report --format csv`).
+pub const CSV: &str = "results.csv";
+/// The Bencher Metric Format export (`statebench report --format bmf`).
+pub const BMF: &str = "bmf.json";
 
 /// Creates `dir` and proves it writable before any measuring starts; refuses a directory
 /// that already holds results, so that no earlier run is overwritten.
@@ -80,4 +84,17 @@ pub fn append_step_summary(summary: &Path, dir: &Path) -> std::io::Result<()> {
         .open(summary)?;
     file.write_all(report.as_bytes())?;
     file.write_all(b"\n")
+}
+
+/// Writes a site's files (paths relative to `dir`, as
+/// [`statebench_reports::site::build`] returns them) under `dir`, creating directories.
+pub fn write_site(dir: &Path, files: &[(String, String)]) -> std::io::Result<()> {
+    for (relative, contents) in files {
+        let path = dir.join(relative);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        write_atomic(&path, contents)?;
+    }
+    Ok(())
 }

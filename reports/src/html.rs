@@ -21,6 +21,7 @@ code{background:#eff1f3;padding:0 .2rem;border-radius:3px}\
 td.fail{background:#ffebe9!important;color:#82071e;font-weight:700}\
 td.pass{background:#dafbe1!important}td.unknown{background:#fff1c2!important}\
 td.seen{background:#f3e8ff!important}\
+.fail{color:#82071e;font-weight:700}nav{margin:.5rem 0;font-size:.95rem}\
 figure{margin:1rem 0 2rem;max-width:60rem}figure svg{width:100%;height:auto;display:block}\
 figcaption{font-size:.9rem;color:#57606a;margin-top:.3rem}\
 details{margin:.2rem 0}summary{cursor:pointer}details>:not(summary){margin-left:1rem}\
@@ -31,20 +32,31 @@ a{color:inherit;text-decoration:none}}";
 
 /// The report as one HTML page.
 pub fn render(results: &Results) -> String {
+    render_with(results, "")
+}
+
+/// The report as one HTML page, with `top` (HTML, written as is) first in its body: a
+/// published site's links back to its index.
+pub fn render_with(results: &Results, top: &str) -> String {
     let blocks = build(results);
     let title = blocks.iter().find_map(|b| match b {
         Block::Heading(1, t) => Some(t.clone()),
         _ => None,
     });
-    let mut out = format!(
+    let mut body = top.to_owned();
+    blocks_html(&blocks, &mut body);
+    page(title.as_deref().unwrap_or("statebench"), &body)
+}
+
+/// A self-contained page in the reports' style: `title` is text, `body` is HTML written as
+/// is.
+pub fn page(title: &str, body: &str) -> String {
+    format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
-        escape(title.as_deref().unwrap_or("statebench"))
-    );
-    blocks_html(&blocks, &mut out);
-    out += "</body>\n</html>\n";
-    out
+         <title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n{body}</body>\n</html>\n",
+        escape(title)
+    )
 }
 
 fn blocks_html(blocks: &[Block], out: &mut String) {
@@ -104,7 +116,8 @@ fn list_html(items: &[String], out: &mut String) {
     *out += "</ul>\n";
 }
 
-fn escape(text: &str) -> String {
+/// Text made safe in HTML text and attribute values.
+pub fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
