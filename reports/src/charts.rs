@@ -41,6 +41,23 @@ const PALETTE: [RGBColor; 10] = [
 ];
 
 const FONT: &str = "sans-serif";
+/// Width of the charts with several subjects, and of their key at the right.
+const WIDTH: u32 = 1000;
+const KEY: u32 = 180;
+
+/// One line of colour and a name per subject, beside the plot rather than over its lines.
+fn legend(area: &DrawingArea<SVGBackend, Shift>, entries: &[(String, RGBColor)]) -> Drawn {
+    for (k, (name, c)) in entries.iter().enumerate() {
+        let y = 24 + 18 * k as i32;
+        area.draw(&PathElement::new(vec![(4, y), (24, y)], c.stroke_width(3)))?;
+        area.draw(&Text::new(
+            name.clone(),
+            (30, y - 6),
+            (FONT, 12).into_font().color(&BLACK),
+        ))?;
+    }
+    Ok(())
+}
 
 fn colour(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
@@ -252,9 +269,15 @@ fn distribution(r: &Results) -> Option<Chart> {
             .iter()
             .flat_map(|(_, _, a, b)| a.iter().chain(b).map(|p| p.1)),
     )?;
+    let entries: Vec<(String, RGBColor)> = curves
+        .iter()
+        .map(|(name, i, _, _)| (name.clone(), colour(*i)))
+        .collect();
     let svg = render(
         |area| {
-            let mut chart = ChartBuilder::on(area)
+            let (area, key) = area.split_horizontally(WIDTH - KEY);
+            legend(&key, &entries)?;
+            let mut chart = ChartBuilder::on(&area)
                 .margin(12)
                 .x_label_area_size(40)
                 .y_label_area_size(70)
@@ -268,36 +291,19 @@ fn distribution(r: &Results) -> Option<Chart> {
                 .y_desc("latency of successful operations")
                 .label_style((FONT, 13))
                 .draw()?;
-            for (name, i, response, service) in &curves {
+            for (_, i, response, service) in &curves {
                 let c = colour(*i);
-                chart
-                    .draw_series(LineSeries::new(response.clone(), c.stroke_width(2)))?
-                    .label(format!("{name} response"))
-                    .legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
-                    });
-                chart
-                    .draw_series(DashedLineSeries::new(
-                        service.clone(),
-                        4,
-                        3,
-                        c.stroke_width(1),
-                    ))?
-                    .label(format!("{name} service"))
-                    .legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(1))
-                    });
+                chart.draw_series(LineSeries::new(response.clone(), c.stroke_width(2)))?;
+                chart.draw_series(DashedLineSeries::new(
+                    service.clone(),
+                    4,
+                    3,
+                    c.stroke_width(1),
+                ))?;
             }
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperLeft)
-                .label_font((FONT, 12))
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK.mix(0.3))
-                .draw()?;
             Ok(true)
         },
-        (900, 420),
+        (WIDTH, 440),
     )?;
     Some(Chart {
         title: format!("Latency distribution at {}/s offered", rate(rate_s)),
@@ -422,7 +428,13 @@ fn two_panels(
         log_bounds(series.iter().flat_map(|s| s.2.iter().map(|p| p.2))).unwrap_or((1.0, 1_000.0));
     render(
         |area| {
-            let (a, b) = area.split_horizontally(450);
+            let entries: Vec<(String, RGBColor)> = series
+                .iter()
+                .map(|(name, i, _)| (name.clone(), colour(*i)))
+                .collect();
+            let (panels, key) = area.split_horizontally(WIDTH - KEY);
+            legend(&key, &entries)?;
+            let (a, b) = panels.split_horizontally((WIDTH - KEY) / 2);
             let mut chart = ChartBuilder::on(&a)
                 .margin(12)
                 .x_label_area_size(40)
@@ -442,25 +454,13 @@ fn two_panels(
                     BLACK.mix(0.25),
                 ))?;
             }
-            for (name, i, points) in series {
+            for (_, i, points) in series {
                 let c = colour(*i);
-                chart
-                    .draw_series(
-                        LineSeries::new(points.iter().map(|p| (p.0, p.1)), c.stroke_width(2))
-                            .point_size(3),
-                    )?
-                    .label(name.clone())
-                    .legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
-                    });
+                chart.draw_series(
+                    LineSeries::new(points.iter().map(|p| (p.0, p.1)), c.stroke_width(2))
+                        .point_size(3),
+                )?;
             }
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperLeft)
-                .label_font((FONT, 12))
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK.mix(0.3))
-                .draw()?;
             let mut chart = ChartBuilder::on(&b)
                 .margin(12)
                 .x_label_area_size(40)
@@ -486,7 +486,7 @@ fn two_panels(
             }
             Ok(true)
         },
-        (900, 380),
+        (WIDTH, 380),
     )
 }
 

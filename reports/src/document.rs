@@ -643,7 +643,7 @@ fn cautions(r: &Results, suite: &str) -> Vec<String> {
                 m.unstarted, m.abandoned
             ));
         }
-        if m.stragglers > 0 {
+        if m.stragglers > 0 && statebench_suites::results::overran(m.window_ms, m.duration_ms) {
             lines.push(format!(
                 "{label}: {} operations ended after the {:.1} s window (slowest {}); they count \
                  in the latencies but not in the rates, and the phase ran {:.1} s in all",

@@ -445,6 +445,14 @@ pub struct PhaseStats {
     pub ok_service: Latency,
 }
 
+/// Whether a phase's stragglers matter: its last operation ended more than 5% of the
+/// window (and at least 100 ms) after the window. In a closed loop every worker's last
+/// operation ends a little after the window; that is not worth a warning, a call stuck for
+/// seconds is.
+pub fn overran(window_ms: f64, duration_ms: f64) -> bool {
+    duration_ms - window_ms > (window_ms / 20.0).max(100.0)
+}
+
 /// One operation kind within a phase.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OpStats {
@@ -579,6 +587,18 @@ pub fn decode_histogram(text: &str) -> Result<Histogram<u64>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stragglers_matter_when_the_last_ends_well_after_the_window() {
+        // A closed loop's last operations end within a few milliseconds: no warning.
+        assert!(!overran(2_000.0, 2_004.0));
+        assert!(!overran(2_000.0, 2_100.0));
+        // One call that timed out 10 s after a 2 s window: a warning.
+        assert!(overran(2_000.0, 12_000.0));
+        // Long windows allow 5%: 3 s late on a 60 s window is not worth one, 4 s is.
+        assert!(!overran(60_000.0, 63_000.0));
+        assert!(overran(60_000.0, 64_000.0));
+    }
     use crate::engine::tally::histogram;
 
     fn checked(check: &str, capability: Option<&str>, status: CheckStatus) -> CheckResult {

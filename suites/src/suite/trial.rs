@@ -291,10 +291,15 @@ fn one_line(report: &PhaseReport) -> String {
         units::rate(per_second(ops - total.all_stragglers(), report.window)),
         units::latency_us(p99_us(&total.ok_responses())),
     );
-    if total.all_stragglers() > 0 {
+    let (window_ms, elapsed_ms) = (
+        report.window.as_secs_f64() * 1e3,
+        report.elapsed.as_secs_f64() * 1e3,
+    );
+    if total.all_stragglers() > 0 && crate::results::overran(window_ms, elapsed_ms) {
         line += &format!(
-            ", {} ended after the window (stragglers)",
-            total.all_stragglers()
+            ", {} ended after the window (stragglers, the last {:.1} s after it)",
+            total.all_stragglers(),
+            (elapsed_ms - window_ms) / 1e3
         );
     }
     if report.unstarted() > 0 {
