@@ -321,37 +321,16 @@ fn distribution(r: &Results) -> Option<Chart> {
 
 /// Goodput and p99 (successes) against workers, closed loop.
 fn against_workers(r: &Results) -> Option<Chart> {
-    let mut series = Vec::new();
-    for name in subjects_of(r, "throughput") {
-        let mut points: Vec<(f64, f64, f64)> = r
-            .trials
-            .iter()
-            .filter(|t| t.suite == "throughput" && t.subject == name)
-            .filter_map(|t| match t.step {
-                Step::Closed { concurrency } => Some((
-                    concurrency as f64,
-                    t.measured.ok_per_s,
-                    t.measured.ok_response.p99_us,
-                )),
-                Step::Open { .. } => None,
-            })
-            .collect();
-        points.sort_by(|a, b| a.0.total_cmp(&b.0));
-        series.push((name.to_owned(), index_of(r, name), points));
-    }
-    let xs: Vec<f64> = series
-        .iter()
-        .flat_map(|s| s.2.iter().map(|p| p.0))
-        .collect();
-    if xs.is_empty() {
-        return None;
-    }
+    let series = per_step(r, "throughput", |step| match step {
+        Step::Closed { concurrency } => Some(*concurrency as f64),
+        Step::Open { .. } => None,
+    })?;
     let svg = two_panels(
         &series,
         "workers (log scale)",
         "goodput (successful ops/s)",
         "p99 of successful operations",
-        xs.iter().copied(),
+        xs(&series),
         false,
     )?;
     Some(Chart {
@@ -367,37 +346,16 @@ fn against_workers(r: &Results) -> Option<Chart> {
 
 /// p99 and achieved rate against the offered rate, open loop.
 fn against_rate(r: &Results) -> Option<Chart> {
-    let mut series = Vec::new();
-    for name in subjects_of(r, "latency") {
-        let mut points: Vec<(f64, f64, f64)> = r
-            .trials
-            .iter()
-            .filter(|t| t.suite == "latency" && t.subject == name)
-            .filter_map(|t| match t.step {
-                Step::Open { rate_per_s, .. } => Some((
-                    rate_per_s,
-                    t.measured.ok_per_s,
-                    t.measured.ok_response.p99_us,
-                )),
-                Step::Closed { .. } => None,
-            })
-            .collect();
-        points.sort_by(|a, b| a.0.total_cmp(&b.0));
-        series.push((name.to_owned(), index_of(r, name), points));
-    }
-    let xs: Vec<f64> = series
-        .iter()
-        .flat_map(|s| s.2.iter().map(|p| p.0))
-        .collect();
-    if xs.is_empty() {
-        return None;
-    }
+    let series = per_step(r, "latency", |step| match step {
+        Step::Open { rate_per_s, .. } => Some(*rate_per_s),
+        Step::Closed { .. } => None,
+    })?;
     let svg = two_panels(
         &series,
         "offered operations per second (log scale)",
         "achieved goodput (ops/s)",
         "p99 response time of successes",
-        xs.iter().copied(),
+        xs(&series),
         true,
     )?;
     Some(Chart {
@@ -412,6 +370,31 @@ fn against_rate(r: &Results) -> Option<Chart> {
 }
 
 type Series = (String, usize, Vec<(f64, f64, f64)>);
+
+/// Each subject of `suite` with one `(x, goodput, p99 of successes)` point per step, `x`
+/// read from the step; `None` when no step has one.
+fn per_step(r: &Results, suite: &str, x: fn(&Step) -> Option<f64>) -> Option<Vec<Series>> {
+    let mut series = Vec::new();
+    for name in subjects_of(r, suite) {
+        let mut points: Vec<(f64, f64, f64)> = r
+            .trials
+            .iter()
+            .filter(|t| t.suite == suite && t.subject == name)
+            .filter_map(|t| {
+                let m = &t.measured;
+                Some((x(&t.step)?, m.ok_per_s, m.ok_response.p99_us))
+            })
+            .collect();
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        series.push((name.to_owned(), index_of(r, name), points));
+    }
+    series.iter().any(|s| !s.2.is_empty()).then_some(series)
+}
+
+/// Every x of every series.
+fn xs(series: &[Series]) -> impl Iterator<Item = f64> + Clone + '_ {
+    series.iter().flat_map(|s| s.2.iter().map(|p| p.0))
+}
 
 fn two_panels(
     series: &[Series],
