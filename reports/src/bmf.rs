@@ -9,13 +9,12 @@
 //!   (absent when nothing succeeded);
 //! - `error-rate`: operations that did not succeed over all operations (absent when none ran).
 
-use crate::csv::step_name;
 use serde_json::{Map, Value, json};
 use statebench_suites::results::{Results, Trial};
 
 /// The benchmark name of a trial: `subject/suite/step`.
 pub fn name(t: &Trial) -> String {
-    format!("{}/{}/{}", t.subject, t.suite, step_name(&t.step))
+    format!("{}/{}/{}", t.subject, t.suite, t.step.slug())
 }
 
 /// The results as BMF JSON, pretty-printed.

@@ -580,20 +580,12 @@ fn timeline(area: &DrawingArea<SVGBackend, Shift>, trials: &[&Trial]) -> Drawn<b
             colour(1).stroke_width(2),
         ))?;
         ops.draw_series(std::iter::once(Text::new(
-            step_name(t),
+            crate::document::step_words(&t.step),
             (*start, rate_hi * 0.97),
             (FONT, 11).into_font().color(&BLACK.mix(0.7)),
         )))?;
     }
     Ok(true)
-}
-
-fn step_name(t: &Trial) -> String {
-    match t.step {
-        Step::Closed { concurrency: 1 } => "1 worker".into(),
-        Step::Closed { concurrency } => format!("{concurrency} workers"),
-        Step::Open { rate_per_s, .. } => format!("{}/s", rate(rate_per_s)),
-    }
 }
 
 /// A cell of the correctness grid.

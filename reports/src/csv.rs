@@ -62,7 +62,7 @@ pub fn render(results: &Results) -> String {
                     t.workload.clone(),
                     t.subject.clone(),
                     t.suite.clone(),
-                    step_name(&t.step),
+                    t.step.slug(),
                     workers.clone(),
                     offered.clone(),
                     o.op.as_str().to_owned(),
@@ -87,14 +87,6 @@ pub fn render(results: &Results) -> String {
         }
     }
     out
-}
-
-/// A step as benchmark names and the CSV have it: `16-workers`, `1000-per-s`.
-pub fn step_name(step: &Step) -> String {
-    match step {
-        Step::Closed { concurrency } => format!("{concurrency}-workers"),
-        Step::Open { rate_per_s, .. } => format!("{}-per-s", number(*rate_per_s)),
-    }
 }
 
 /// The subject's standing after the run: as recorded on the trial or the subject, else

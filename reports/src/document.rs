@@ -405,7 +405,7 @@ pub const BEYOND: f64 = 5.0;
 /// A percentile of successful operations, or `–` when too few samples lie beyond it (a
 /// p99 needs 500 samples, a p99.9 5,000).
 pub fn pct(l: &Latency, q: f64) -> String {
-    if l.count > 0 && l.count as f64 * (1.0 - q) >= BEYOND - 1e-9 {
+    if supported(l, q) {
         let v = match q {
             q if q <= 0.5 => l.p50_us,
             q if q <= 0.9 => l.p90_us,
@@ -417,6 +417,11 @@ pub fn pct(l: &Latency, q: f64) -> String {
     } else {
         "–".to_owned()
     }
+}
+
+/// Whether enough samples lie beyond the `q` quantile of `l` for it to be shown.
+pub fn supported(l: &Latency, q: f64) -> bool {
+    l.count > 0 && l.count as f64 * (1.0 - q) >= BEYOND - 1e-9
 }
 
 /// The largest value seen, or `–` when nothing succeeded.
@@ -437,13 +442,29 @@ fn share(n: u64, total: u64) -> String {
     }
 }
 
+/// `1 worker`, `16 workers`.
+pub fn workers(n: usize) -> String {
+    if n == 1 {
+        "1 worker".to_owned()
+    } else {
+        format!("{n} workers")
+    }
+}
+
+/// A step in words: `8 workers`, `1.0 k/s`.
+pub fn step_words(step: &Step) -> String {
+    match step {
+        Step::Closed { concurrency } => workers(*concurrency),
+        Step::Open { rate_per_s, .. } => format!("{}/s", rate(*rate_per_s)),
+    }
+}
+
 /// How a step is named in tables and warnings: `memory:state, 8 workers`,
 /// `postgres at 1.0 k/s`.
 pub fn step_label(t: &Trial) -> String {
     match t.step {
-        Step::Closed { concurrency: 1 } => format!("{}, 1 worker", t.subject),
-        Step::Closed { concurrency } => format!("{}, {concurrency} workers", t.subject),
-        Step::Open { rate_per_s, .. } => format!("{} at {}/s", t.subject, rate(rate_per_s)),
+        Step::Closed { .. } => format!("{}, {}", t.subject, step_words(&t.step)),
+        Step::Open { .. } => format!("{} at {}", t.subject, step_words(&t.step)),
     }
 }
 

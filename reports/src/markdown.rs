@@ -54,7 +54,7 @@ fn trimmed(blocks: &[Block], items: usize, rows: usize) -> Vec<Block> {
                 cut.rows.push(note);
                 Block::Table(cut)
             }
-            Block::Details(summary, inner) if items == 0 => Block::Details(
+            Block::Details(summary, _) if items == 0 => Block::Details(
                 summary.clone(),
                 vec![Block::Paragraph("Left out to fit: see index.html.".into())],
             ),

@@ -2,7 +2,7 @@
 //! per workload, in one table at the top of the report.
 
 use crate::charts::common_rate;
-use crate::document::{Block, Table, pct};
+use crate::document::{Block, Table, pct, supported, workers};
 use crate::format::rate;
 use statebench_suites::results::{Results, Step, Trial};
 use statebench_suites::standing::Standing;
@@ -95,7 +95,7 @@ pub fn ranking(r: &Results) -> Vec<Block> {
             .filter_map(|l| {
                 let t = l.at_rate?;
                 let ok = &t.measured.ok_response;
-                (pct(ok, 0.99) != "–").then_some((l.subject, ok.p99_us))
+                supported(ok, 0.99).then_some((l.subject, ok.p99_us))
             })
             .collect();
         by_p99.sort_by(|a, b| a.1.total_cmp(&b.1));
@@ -119,15 +119,10 @@ pub fn ranking(r: &Results) -> Vec<Block> {
                     let Step::Closed { concurrency } = t.step else {
                         continue;
                     };
-                    let workers = if concurrency == 1 {
-                        "worker"
-                    } else {
-                        "workers"
-                    };
                     let mark = if not_comparable { "*" } else { "" };
                     (
                         format!("{} ok/s{mark}", rate(t.measured.ok_per_s)),
-                        format!("{concurrency} {workers}"),
+                        workers(concurrency),
                     )
                 }
                 None => ("–".to_owned(), "–".to_owned()),
@@ -146,10 +141,10 @@ pub fn ranking(r: &Results) -> Vec<Block> {
                     } else {
                         ""
                     };
-                    if shown == "–" {
-                        format!("– ({} ok ops, too few)", m.counts.ok)
-                    } else {
+                    if supported(&m.ok_response, 0.99) {
                         format!("{shown}{rank}{behind}")
+                    } else {
+                        format!("– ({} ok ops, too few)", m.counts.ok)
                     }
                 }
                 None => "–".to_owned(),

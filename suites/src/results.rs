@@ -317,6 +317,16 @@ pub enum Step {
     },
 }
 
+impl Step {
+    /// The step as trial ids and benchmark names have it: `16-workers`, `1000-per-s`.
+    pub fn slug(&self) -> String {
+        match self {
+            Step::Closed { concurrency } => format!("{concurrency}-workers"),
+            Step::Open { rate_per_s, .. } => format!("{rate_per_s}-per-s"),
+        }
+    }
+}
+
 /// One measured step of a suite on one subject.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Trial {

@@ -70,7 +70,7 @@ pub async fn latency(prepared: &Prepared, ctx: &Context<'_>) -> Trials {
             arrivals: open.arrivals,
             max_in_flight: open.max_in_flight,
         };
-        (format!("{rate}-per-s"), step, mode)
+        (step.slug(), step, mode)
     });
     run_steps(prepared, ctx, "latency", steps.collect()).await
 }
@@ -79,11 +79,7 @@ pub async fn latency(prepared: &Prepared, ctx: &Context<'_>) -> Trials {
 pub async fn throughput(prepared: &Prepared, ctx: &Context<'_>) -> Trials {
     let steps = ctx.workload.closed.concurrency.iter().map(|&concurrency| {
         let step = Step::Closed { concurrency };
-        (
-            format!("{concurrency}-workers"),
-            step,
-            Mode::Closed { concurrency },
-        )
+        (step.slug(), step, Mode::Closed { concurrency })
     });
     run_steps(prepared, ctx, "throughput", steps.collect()).await
 }
