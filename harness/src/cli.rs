@@ -111,6 +111,11 @@ pub struct RunArgs {
     /// Seed of every generator, overriding the workload's.
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub seed: Option<String>,
+    /// Run every latency and throughput step N times (default 1), each on fresh keys with its
+    /// own warm-up, in rounds that take every subject in turn; `statebench compare` decides on
+    /// the spread of the trials.
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub trials: Option<String>,
     /// Directory to write the run into (default: statebench-results/<time>).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,

@@ -21,6 +21,7 @@ pub struct Target {
 }
 
 /// Faults the servers behind one subject.
+#[derive(Clone)]
 pub struct ServerNemesis {
     targets: Vec<Target>,
 }

@@ -71,6 +71,8 @@ pub struct RunOptions {
     pub workload: Workload,
     /// The seed.
     pub seed: u64,
+    /// How many times each measured step runs (at least 1).
+    pub trials: u32,
     /// The run directory.
     pub out: PathBuf,
     /// How servers are provided, and where external ones are.
@@ -111,6 +113,10 @@ impl RunOptions {
                 ))
             })?;
         }
+        let trials = match &args.trials {
+            Some(text) => trials(text)?,
+            None => 1,
+        };
         let servers = crate::config::resolve(args.config.as_deref(), args.provision.as_deref())?;
         let out = args.out.unwrap_or_else(default_out);
         Ok(Self {
@@ -118,6 +124,7 @@ impl RunOptions {
             suites,
             workload_source,
             seed: workload.seed,
+            trials,
             workload,
             out,
             servers,
@@ -169,6 +176,19 @@ fn suites(asked: &[String]) -> Result<Vec<Suite>, InvalidInput> {
     Ok(chosen)
 }
 
+/// Most trials a run takes: far more than any comparison needs, few enough that a typo
+/// (`--trials 1000000`) is caught rather than run for weeks.
+const MAX_TRIALS: u32 = 1000;
+
+fn trials(text: &str) -> Result<u32, InvalidInput> {
+    match text.trim().parse::<u32>() {
+        Ok(n) if (1..=MAX_TRIALS).contains(&n) => Ok(n),
+        _ => Err(invalid(format!(
+            "--trials must be a whole number from 1 to {MAX_TRIALS}, got `{text}`"
+        ))),
+    }
+}
+
 fn positive_seconds(text: &str) -> Result<Duration, InvalidInput> {
     let bad = || {
         invalid(format!(
@@ -217,13 +237,19 @@ mod tests {
         ];
         assert_eq!(o.adapters, every_but_noop);
         assert_eq!(o.suites, Suite::ALL);
+        assert_eq!(o.trials, 1);
         assert_eq!(o.workload_source, "builtin:read-heavy");
         assert!(o.out.starts_with("statebench-results"));
     }
 
     #[test]
     fn bad_values_are_refused_with_the_reason() {
-        let cases: [(RunArgs, &str); 6] = [
+        let cases: [(RunArgs, &str); 8] = [
+            (
+                args(|a| a.trials = Some("0".into())),
+                "--trials must be a whole number from 1",
+            ),
+            (args(|a| a.trials = Some("2.5".into())), "got `2.5`"),
             (
                 args(|a| a.adapters = vec!["mongo".into()]),
                 "unknown adapter `mongo` (known: memory, postgres,",

@@ -2,6 +2,7 @@
 
 use crate::faulting::Faulting;
 use crate::machine;
+use crate::nemesis::ServerNemesis;
 use crate::options::{RunOptions, Suite};
 use crate::provision::{self, Backend, Server};
 use crate::registry::{self, Made, Provided};
@@ -10,7 +11,9 @@ use statebench_suites::results::{
     Disproof, Interface, Results, RunConfig, SCHEMA_VERSION, ServerInfo, Skipped, SubjectInfo, Tool,
 };
 use statebench_suites::subject::Subject;
-use statebench_suites::suite::{Context, Prepared, conformance, consistency, latency, throughput};
+use statebench_suites::suite::{
+    Context, Prepared, Round, conformance, consistency, latency, throughput,
+};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
@@ -52,6 +55,7 @@ pub async fn execute(
             workload_source: options.workload_source.clone(),
             workload: options.workload.clone(),
             seed: options.seed,
+            trials: options.trials,
         },
         machine: machine::describe(),
         servers: Vec::new(),
@@ -91,30 +95,17 @@ pub async fn execute(
             .iter()
             .any(|f| f.kind.is_network());
     let faulting = Faulting::new(&servers, &provided, network, progress).await;
-    for (index, entry) in entries.into_iter().enumerate() {
+    let mut ready = Vec::new();
+    let mut tasks = Vec::new();
+    for entry in entries {
         if cancel.is_cancelled() {
             break;
         }
-        // What the entries after this one plan to run, still an estimate.
-        let later = estimated[index + 1..].concat();
-        let exact = index + 1 == estimated.len();
-        let missing = entry
-            .needs(http_url)
-            .iter()
-            .find_map(|b| unavailable.get(b).map(|why| (b, why)));
-        let made = match missing {
-            Some((backend, why)) if entry.name == "http" => Err(format!(
-                "no {} given, and no {backend} server for the in-process statebench-service: {why}",
-                crate::config::HTTP_URL
-            )),
-            Some((backend, why)) => Err(format!("no {backend} server: {why}")),
-            None => (entry.make)(&provided).await,
-        };
+        let made = make(entry, &provided, &unavailable, http_url).await;
         match made {
             Ok(made) => {
                 let needs = entry.needs(http_url);
                 let nemesis = faulting.nemesis(needs);
-                let direct = nemesis.without_proxies();
                 let twins = match faulting.through_proxies(entry, needs).await {
                     Some(Ok(twins)) => twins,
                     Some(Err(e)) => {
@@ -126,36 +117,29 @@ pub async fn execute(
                     }
                     None => Made::default(),
                 };
-                let planned: Vec<Vec<Step>> = made
-                    .subjects
-                    .iter()
-                    .map(|s| steps_of(Some(s), options))
-                    .collect();
-                for (number, subject) in made.subjects.into_iter().enumerate() {
-                    if cancel.is_cancelled() {
-                        break;
-                    }
-                    let ahead = Ahead {
-                        later: [planned[number + 1..].concat(), later.clone()].concat(),
-                        exact,
-                    };
+                for subject in made.subjects {
                     let twin = twins
                         .subjects
                         .iter()
                         .find(|t| t.name == subject.name)
                         .cloned();
-                    let faults = Faults {
-                        nemesis: if twin.is_some() { &nemesis } else { &direct },
-                        subject: twin,
+                    // Clients that do not go through the proxies are refused network faults
+                    // rather than faulted where nobody connects.
+                    let nemesis = match twin {
+                        Some(_) => nemesis.clone(),
+                        None => nemesis.without_proxies(),
                     };
-                    run_subject(subject, faults, options, &ctx, &tag, &ahead, &mut results).await;
+                    ready.push(Ready {
+                        subject,
+                        twin,
+                        nemesis,
+                    });
                 }
-                made.tasks.iter().for_each(tokio::task::JoinHandle::abort);
-                twins.tasks.iter().for_each(tokio::task::JoinHandle::abort);
+                tasks.extend(made.tasks);
+                tasks.extend(twins.tasks);
             }
             Err(reason) => {
                 progress.note(&format!("{}: skipped: {reason}", entry.name));
-                progress.plan(&later, exact);
                 results.skipped.push(Skipped {
                     name: entry.name.to_owned(),
                     suite: None,
@@ -164,6 +148,11 @@ pub async fn execute(
             }
         }
     }
+    for r in &ready {
+        results.subjects.push(subject_info(&r.subject, &ctx));
+    }
+    run_units(&ready, options, &ctx, &tag, &mut results).await;
+    tasks.iter().for_each(tokio::task::JoinHandle::abort);
     progress.plan(&[], true);
     faulting.stop().await;
     for server in servers {
@@ -196,21 +185,8 @@ pub fn unprovided(results: &Results) -> Vec<String> {
         .collect()
 }
 
-/// How the consistency suite faults a subject: its nemesis, and the same subject going
-/// through the proxies when network faults are scheduled.
-struct Faults<'a> {
-    nemesis: &'a dyn statebench_suites::faults::Nemesis,
-    subject: Option<Subject>,
-}
-
 /// A step's planned length, when known (see [`Progress::plan`]).
 type Step = Option<Duration>;
-
-/// The steps planned after the subject under way.
-struct Ahead {
-    later: Vec<Step>,
-    exact: bool,
-}
 
 /// The steps of one suite on `subject` (`None`: a subject not made yet, assumed fit for the
 /// workload), in the order they run.
@@ -235,12 +211,18 @@ fn suite_steps(suite: Suite, subject: Option<&Subject>, options: &RunOptions) ->
     }
 }
 
-/// Every step of every suite on `subject`.
+/// Every step of every suite on `subject`, each timed one once per trial.
 fn steps_of(subject: Option<&Subject>, options: &RunOptions) -> Vec<Step> {
     options
         .suites
         .iter()
-        .flat_map(|suite| suite_steps(*suite, subject, options))
+        .flat_map(|suite| {
+            let steps = suite_steps(*suite, subject, options);
+            match suite {
+                Suite::Latency | Suite::Throughput => steps.repeat(options.trials as usize),
+                _ => steps,
+            }
+        })
         .collect()
 }
 
@@ -249,26 +231,37 @@ fn estimate(options: &RunOptions) -> Vec<Step> {
     steps_of(None, options)
 }
 
-async fn run_subject(
+/// A subject made and ready for its suites, with what its consistency suite faults.
+struct Ready {
     subject: Subject,
-    faults: Faults<'_>,
-    options: &RunOptions,
-    ctx: &Context<'_>,
-    tag: &str,
-    ahead: &Ahead,
-    results: &mut Results,
-) {
-    // Before each suite, the plan from here on: what a suite skipped or stopped early leaves
-    // out of it.
-    let replan = |from: usize| {
-        let mut steps: Vec<Step> = options.suites[from..]
-            .iter()
-            .flat_map(|suite| suite_steps(*suite, Some(&subject), options))
-            .collect();
-        steps.extend_from_slice(&ahead.later);
-        ctx.progress.plan(&steps, ahead.exact);
-    };
-    let key_base = format!("sb-{tag}/{}/", subject.name.replace(':', "-"));
+    /// The same subject going through the proxies, when network faults are scheduled.
+    twin: Option<Subject>,
+    nemesis: ServerNemesis,
+}
+
+/// An adapter's subjects, or why it cannot be made.
+async fn make(
+    entry: &registry::Entry,
+    provided: &Provided,
+    unavailable: &BTreeMap<Backend, String>,
+    http_url: Option<&str>,
+) -> Result<Made, String> {
+    let missing = entry
+        .needs(http_url)
+        .iter()
+        .find_map(|b| unavailable.get(b).map(|why| (b, why)));
+    match missing {
+        Some((backend, why)) if entry.name == "http" => Err(format!(
+            "no {} given, and no {backend} server for the in-process statebench-service: {why}",
+            crate::config::HTTP_URL
+        )),
+        Some((backend, why)) => Err(format!("no {backend} server: {why}")),
+        None => (entry.make)(provided).await,
+    }
+}
+
+/// What the results say of `subject` before its suites run.
+fn subject_info(subject: &Subject, ctx: &Context<'_>) -> SubjectInfo {
     let mut info = SubjectInfo {
         name: subject.name.clone(),
         interface: subject.interface(),
@@ -284,42 +277,143 @@ async fn run_subject(
         };
         info.descriptor.settings.insert("snapshots".into(), how);
     }
-    results.subjects.push(info);
-    for (number, suite) in options.suites.iter().enumerate() {
+    info
+}
+
+/// One piece of a run's work on one subject, in the order [`units`] lists them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Unit {
+    Conformance(usize),
+    /// Every timed suite's steps, once, on one subject.
+    Timed {
+        round: u32,
+        subject: usize,
+    },
+    Consistency(usize),
+}
+
+/// The run's work in order: the suites as asked, except that the timed suites (latency and
+/// throughput) run together in rounds, each round taking every subject in turn, so that the
+/// trials of one subject are spread over the run, not back to back, and drift on a shared
+/// machine falls on every subject alike.
+fn units(options: &RunOptions, subjects: usize) -> Vec<Unit> {
+    let mut units = Vec::new();
+    let mut timed_done = false;
+    for suite in &options.suites {
+        match suite {
+            Suite::Conformance => units.extend((0..subjects).map(Unit::Conformance)),
+            Suite::Consistency => units.extend((0..subjects).map(Unit::Consistency)),
+            Suite::Latency | Suite::Throughput if !timed_done => {
+                timed_done = true;
+                for round in 0..options.trials {
+                    units.extend((0..subjects).map(|subject| Unit::Timed { round, subject }));
+                }
+            }
+            Suite::Latency | Suite::Throughput => {}
+        }
+    }
+    units
+}
+
+/// The timed suites, in the order asked.
+fn timed_suites(options: &RunOptions) -> impl Iterator<Item = Suite> + '_ {
+    options
+        .suites
+        .iter()
+        .copied()
+        .filter(|s| matches!(s, Suite::Latency | Suite::Throughput))
+}
+
+/// The steps of `unit`, leaving out suites that stopped on their subject.
+fn unit_steps(
+    unit: Unit,
+    ready: &[Ready],
+    options: &RunOptions,
+    stopped: &BTreeSet<(usize, &'static str)>,
+) -> Vec<Step> {
+    let one =
+        |suite: Suite, subject: usize| suite_steps(suite, Some(&ready[subject].subject), options);
+    match unit {
+        Unit::Conformance(subject) => one(Suite::Conformance, subject),
+        Unit::Consistency(subject) => one(Suite::Consistency, subject),
+        Unit::Timed { subject, .. } => timed_suites(options)
+            .filter(|suite| !stopped.contains(&(subject, suite.name())))
+            .flat_map(|suite| one(suite, subject))
+            .collect(),
+    }
+}
+
+/// Runs every unit of work on the subjects made.
+async fn run_units(
+    ready: &[Ready],
+    options: &RunOptions,
+    ctx: &Context<'_>,
+    tag: &str,
+    results: &mut Results,
+) {
+    let units = units(options, ready.len());
+    let key_base = |subject: &Subject| format!("sb-{tag}/{}/", subject.name.replace(':', "-"));
+    let mut stopped = BTreeSet::new();
+    for (number, unit) in units.iter().enumerate() {
         if ctx.cancel.is_cancelled() {
             return;
         }
-        replan(number);
-        match suite {
-            Suite::Conformance => {
-                let prefix = format!("{key_base}conformance/");
-                let checks = conformance::run(&subject, &prefix, ctx.progress).await;
-                if let Some(info) = results.subjects.last_mut() {
+        let plan: Vec<Step> = units[number..]
+            .iter()
+            .flat_map(|u| unit_steps(*u, ready, options, &stopped))
+            .collect();
+        ctx.progress.plan(&plan, true);
+        match *unit {
+            Unit::Conformance(index) => {
+                let subject = &ready[index].subject;
+                let prefix = format!("{}conformance/", key_base(subject));
+                let checks = conformance::run(subject, &prefix, ctx.progress).await;
+                if let Some(info) = results.subjects.iter_mut().find(|s| s.name == subject.name) {
                     info.disproved = Disproof::from_checks(&checks);
                 }
                 results.conformance.extend(checks);
             }
-            Suite::Latency | Suite::Throughput => {
-                timed(&subject, *suite, &key_base, ctx, results).await;
+            Unit::Timed {
+                round,
+                subject: index,
+            } => {
+                let subject = &ready[index].subject;
+                let round = Round {
+                    index: round,
+                    of: options.trials,
+                };
+                for suite in timed_suites(options) {
+                    if ctx.cancel.is_cancelled() || stopped.contains(&(index, suite.name())) {
+                        continue;
+                    }
+                    if !timed(subject, suite, round, &key_base(subject), ctx, results).await {
+                        stopped.insert((index, suite.name()));
+                    }
+                }
             }
-            Suite::Consistency => {
-                let clients = faults.subject.as_ref().unwrap_or(&subject);
+            Unit::Consistency(index) => {
+                let r = &ready[index];
+                let clients = r.twin.as_ref().unwrap_or(&r.subject);
+                let base = key_base(&r.subject);
                 results
                     .consistency
-                    .extend(consistency::run(clients, ctx, &key_base, faults.nemesis).await);
+                    .extend(consistency::run(clients, ctx, &base, &r.nemesis).await);
             }
         }
     }
 }
 
-/// One timed suite on one subject, or why it cannot run.
+/// One round of a timed suite on one subject, or why it cannot run; false when the suite
+/// cannot go on with this subject (it is unfit for the workload, or a trial failed to start),
+/// so that later rounds leave it out.
 async fn timed(
     subject: &Subject,
     suite: Suite,
+    round: Round,
     key_base: &str,
     ctx: &Context<'_>,
     results: &mut Results,
-) {
+) -> bool {
     let skipped = |results: &mut Results, reason: String| {
         ctx.progress.note(&format!(
             "{} / {}: skipped: {reason}",
@@ -333,19 +427,24 @@ async fn timed(
         });
     };
     if let Some(reason) = subject.unfit_for(&ctx.workload) {
-        return skipped(results, reason);
+        skipped(results, reason);
+        return false;
     }
     let prepared = Prepared {
         subject: subject.clone(),
         key_base: key_base.to_owned(),
     };
     let trials = match suite {
-        Suite::Latency => latency(&prepared, ctx).await,
-        _ => throughput(&prepared, ctx).await,
+        Suite::Latency => latency(&prepared, ctx, round).await,
+        _ => throughput(&prepared, ctx, round).await,
     };
     results.trials.extend(trials.done);
-    if let Some(reason) = trials.stopped {
-        skipped(results, format!("stopped: {reason}"));
+    match trials.stopped {
+        Some(reason) => {
+            skipped(results, format!("stopped: {reason}"));
+            false
+        }
+        None => true,
     }
 }
 

@@ -7,6 +7,9 @@ use statebench_suites::suite::conformance;
 
 /// One table of every trial, then a line per subject on conformance.
 pub fn render(results: &Results) -> String {
+    let raw = results;
+    // One row per step: repeated trials pooled.
+    let results = &statebench_reports::pooled::pooled(raw);
     let mut rows = vec![
         [
             "subject", "suite", "load", "ops/s", "ok/s", "p50", "p99", "max", "errors", "checks",

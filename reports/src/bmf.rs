@@ -27,6 +27,8 @@ pub fn render(results: &Results) -> String {
 
 /// The results as a BMF value.
 pub fn value(results: &Results) -> Value {
+    // One benchmark per step: repeated trials pooled.
+    let results = &crate::pooled::pooled(results);
     let mut benchmarks = Map::new();
     for t in &results.trials {
         let m = &t.measured;

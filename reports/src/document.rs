@@ -55,7 +55,11 @@ impl Table {
 
 /// The whole report: the answer first (a ranking per workload with each subject's
 /// correctness beside it), then the charts, then the tables and how they were measured.
+/// Repeated trials of a step are pooled into one (see [`crate::pooled`]), their spread shown
+/// in a section of its own.
 pub fn build(results: &Results) -> Vec<Block> {
+    let raw = results;
+    let results = &crate::pooled::pooled(raw);
     let mut blocks = vec![Block::Heading(1, title(results))];
     if results.interrupted {
         blocks.push(Block::Warning(
@@ -71,6 +75,7 @@ pub fn build(results: &Results) -> Vec<Block> {
     blocks.extend(crate::correctness::verdicts(results));
     blocks.extend(throughput(results));
     blocks.extend(latency(results));
+    blocks.extend(crate::spread::section(raw));
     blocks.extend(errors(results));
     blocks.extend(crate::correctness::consistency(results));
     blocks.extend(conformance(results));

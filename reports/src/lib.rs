@@ -14,7 +14,9 @@ pub mod format;
 pub mod html;
 pub mod json;
 pub mod markdown;
+pub mod pooled;
 pub mod site;
+mod spread;
 mod summary;
 #[cfg(test)]
 mod testing;

@@ -155,6 +155,14 @@ pub struct RunConfig {
     pub workload: Workload,
     /// The seed every generator derives from.
     pub seed: u64,
+    /// How many times each measured step ran (`--trials`); its trials are told apart by
+    /// [`Trial::round`].
+    #[serde(default = "one")]
+    pub trials: u32,
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// The machine the harness ran on.
@@ -340,6 +348,9 @@ pub struct Trial {
     pub workload: String,
     /// How the load was offered.
     pub step: Step,
+    /// Which repetition of its step this is (0-based; see [`RunConfig::trials`]).
+    #[serde(default)]
+    pub round: u32,
     /// Stopped early (Ctrl-C); the numbers cover what ran.
     pub interrupted: bool,
     /// Loading the trial's own key space.

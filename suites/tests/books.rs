@@ -8,7 +8,7 @@ use statebench_adapters::memory::Memory;
 use statebench_suites::check::Validity;
 use statebench_suites::results::Trial;
 use statebench_suites::subject::{Subject, Target};
-use statebench_suites::suite::{Prepared, latency, throughput};
+use statebench_suites::suite::{Prepared, Round, latency, throughput};
 use statebench_suites::workload::{Phase, Seconds};
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,8 +32,8 @@ async fn trials(subject: Subject, seed: u64) -> Vec<Trial> {
         subject,
         key_base: format!("b{seed}/"),
     };
-    let mut done = throughput(&prepared, &ctx).await.done;
-    done.extend(latency(&prepared, &ctx).await.done);
+    let mut done = throughput(&prepared, &ctx, Round::ONLY).await.done;
+    done.extend(latency(&prepared, &ctx, Round::ONLY).await.done);
     done
 }
 

@@ -47,6 +47,37 @@ pub struct Prepared {
     pub key_base: String,
 }
 
+/// Which repetition of every step a suite runs (`--trials`): each round loads fresh keys,
+/// warms up and measures again, with operations drawn from its own seed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Round {
+    /// 0-based.
+    pub index: u32,
+    /// How many rounds the run has.
+    pub of: u32,
+}
+
+impl Round {
+    /// The only round of a run without repetitions.
+    pub const ONLY: Self = Self { index: 0, of: 1 };
+
+    /// The suffix of a trial id: none when the run has one round, so such ids stay as they
+    /// were.
+    fn suffix(self) -> String {
+        if self.of > 1 {
+            format!(".r{}", self.index)
+        } else {
+            String::new()
+        }
+    }
+
+    /// Moves a seed stream to this round's own; round 0 keeps the stream, so a run with one
+    /// round draws what it always drew.
+    fn stream(self, stream: u64) -> u64 {
+        stream + (u64::from(self.index) << 40)
+    }
+}
+
 /// The trials of a suite that ran, and why the rest did not, if they did not.
 #[derive(Default)]
 pub struct Trials {
@@ -57,7 +88,7 @@ pub struct Trials {
 }
 
 /// The latency suite: one open-loop trial per offered rate of the workload.
-pub async fn latency(prepared: &Prepared, ctx: &Context<'_>) -> Trials {
+pub async fn latency(prepared: &Prepared, ctx: &Context<'_>, round: Round) -> Trials {
     let open = &ctx.workload.open;
     let steps = open.rates.iter().map(|&rate| {
         let mode = Mode::Open {
@@ -72,22 +103,23 @@ pub async fn latency(prepared: &Prepared, ctx: &Context<'_>) -> Trials {
         };
         (step.slug(), step, mode)
     });
-    run_steps(prepared, ctx, "latency", steps.collect()).await
+    run_steps(prepared, ctx, "latency", round, steps.collect()).await
 }
 
 /// The throughput suite: one closed-loop trial per concurrency of the workload.
-pub async fn throughput(prepared: &Prepared, ctx: &Context<'_>) -> Trials {
+pub async fn throughput(prepared: &Prepared, ctx: &Context<'_>, round: Round) -> Trials {
     let steps = ctx.workload.closed.concurrency.iter().map(|&concurrency| {
         let step = Step::Closed { concurrency };
         (step.slug(), step, Mode::Closed { concurrency })
     });
-    run_steps(prepared, ctx, "throughput", steps.collect()).await
+    run_steps(prepared, ctx, "throughput", round, steps.collect()).await
 }
 
 async fn run_steps(
     prepared: &Prepared,
     ctx: &Context<'_>,
     suite: &str,
+    round: Round,
     steps: Vec<(String, Step, Mode)>,
 ) -> Trials {
     let mut trials = Trials::default();
@@ -95,8 +127,9 @@ async fn run_steps(
         if ctx.cancel.is_cancelled() {
             break;
         }
-        let stream = if suite == "latency" { 0 } else { 1 << 32 } + 2 * index as u64;
-        match run(prepared, ctx, suite, &name, step, mode, stream).await {
+        let stream = round.stream(if suite == "latency" { 0 } else { 1 << 32 } + 2 * index as u64);
+        let name = format!("{name}{}", round.suffix());
+        match run(prepared, ctx, suite, &name, (step, round), mode, stream).await {
             Ok(Some(trial)) => trials.done.push(trial),
             Ok(None) => break,
             Err(reason) => {
@@ -122,7 +155,7 @@ async fn run(
     ctx: &Context<'_>,
     suite: &str,
     step_name: &str,
-    step: Step,
+    (step, round): (Step, Round),
     mode: Mode,
     stream: u64,
 ) -> Result<Option<Trial>, String> {
@@ -137,6 +170,11 @@ async fn run(
         }
         Step::Closed { concurrency: 1 } => format!("{subject}: {suite} with 1 worker"),
         Step::Closed { concurrency } => format!("{subject}: {suite} with {concurrency} workers"),
+    };
+    let label = if round.of > 1 {
+        format!("{label}, trial {} of {}", round.index + 1, round.of)
+    } else {
+        label
     };
     let keys = Arc::new(KeySpace::new(
         format!("{}{id}/acct-", prepared.key_base),
@@ -209,6 +247,7 @@ async fn run(
         suite: suite.to_owned(),
         workload: ctx.workload.name.clone(),
         step,
+        round: round.index,
         interrupted: report.interrupted,
         load: Some(loaded),
         warmup,
