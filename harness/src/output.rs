@@ -77,7 +77,12 @@ pub const STEP_SUMMARY: &str = "GITHUB_STEP_SUMMARY";
 /// Appends `dir`'s report.md (written to fit a pull-request comment) to the step summary
 /// file, creating it if needed.
 pub fn append_step_summary(summary: &Path, dir: &Path) -> std::io::Result<()> {
-    let report = std::fs::read_to_string(dir.join(MARKDOWN))?;
+    append_file(summary, &dir.join(MARKDOWN))
+}
+
+/// Appends the text of `from` to `summary`, with a line break after it.
+pub fn append_file(summary: &Path, from: &Path) -> std::io::Result<()> {
+    let report = std::fs::read_to_string(from)?;
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)

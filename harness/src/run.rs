@@ -32,30 +32,128 @@ pub async fn execute(
     cancel: &CancellationToken,
     run_dir: Option<&Path>,
 ) -> Results {
-    let started_at = now();
-    let tag = run_tag();
-    let workload = Arc::new(options.workload.clone());
-    let ctx = Context {
-        workload: workload.clone(),
-        seed: options.seed,
-        cancel: cancel.clone(),
-        progress,
-        grace: GRACE,
-        run_dir,
+    let side = Side {
+        name: String::new(),
+        options: options.clone(),
+        run_dir: run_dir.map(Path::to_path_buf),
     };
-    let mut results = Results {
+    let mut results = execute_sides(&[side], progress, cancel).await;
+    results.remove(0)
+}
+
+/// One side of a same-job comparison (`statebench ab`): its own options (servers, images,
+/// URLs, injected faults) and run directory. The workload, seed, suites and trials are the
+/// first side's for every side.
+#[derive(Clone, Debug)]
+pub struct Side {
+    /// `base`, `head`; empty for a plain run. A side's subjects run as `NAME/subject` (so
+    /// progress and file names say which side) and are recorded under their own names in
+    /// the side's results.
+    pub name: String,
+    /// The side's options.
+    pub options: RunOptions,
+    /// Where its interval logs and histories go.
+    pub run_dir: Option<std::path::PathBuf>,
+}
+
+/// What one side started: its servers and the tasks its subjects need.
+struct Started {
+    servers: Vec<Server>,
+    faulting: Faulting,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    needed: bool,
+}
+
+/// Runs every side at once: each provides its own servers and makes its own subjects, then
+/// the trials of all of them are interleaved round by round (see [`units`]). One result per
+/// side, in order.
+pub async fn execute_sides(
+    sides: &[Side],
+    progress: &dyn Progress,
+    cancel: &CancellationToken,
+) -> Vec<Results> {
+    let tag = run_tag();
+    let first = &sides[0].options;
+    let workload = Arc::new(first.workload.clone());
+    let contexts: Vec<Context<'_>> = sides
+        .iter()
+        .map(|side| Context {
+            workload: workload.clone(),
+            seed: first.seed,
+            cancel: cancel.clone(),
+            progress,
+            grace: GRACE,
+            run_dir: side.run_dir.as_deref(),
+        })
+        .collect();
+    let mut results: Vec<Results> = sides.iter().map(|s| skeleton(&s.options, first)).collect();
+    let estimated: Vec<Step> = sides
+        .iter()
+        .flat_map(|s| s.options.adapters.iter().flat_map(|_| estimate(first)))
+        .collect();
+    progress.plan(&estimated, false);
+    let mut ready = Vec::new();
+    let mut started = Vec::new();
+    for (index, side) in sides.iter().enumerate() {
+        let (side_ready, side_started) =
+            start_side(index, side, progress, cancel, &mut results[index]).await;
+        ready.extend(side_ready);
+        started.push(side_started);
+    }
+    for r in &ready {
+        results[r.side]
+            .subjects
+            .push(subject_info(&r.subject, &contexts[r.side]));
+    }
+    let run = Run {
+        ready: &ready,
+        options: first,
+        contexts: &contexts,
+        tag: &tag,
+    };
+    run_units(&run, &mut results).await;
+    progress.plan(&[], true);
+    let mut any_needed = false;
+    for side in started {
+        side.tasks.iter().for_each(tokio::task::JoinHandle::abort);
+        side.faulting.stop().await;
+        for server in side.servers {
+            server.shutdown().await;
+        }
+        any_needed |= side.needed;
+    }
+    if any_needed {
+        // A container created while its start was being abandoned was never handed over.
+        tokio::task::spawn_blocking(crate::cleanup::remove_labelled_containers)
+            .await
+            .ok();
+    }
+    for (side, results) in sides.iter().zip(&mut results) {
+        if !side.name.is_empty() {
+            plain_names(results, &format!("{}/", side.name));
+        }
+        results.interrupted = cancel.is_cancelled();
+        results.settle();
+        results.finished_at = now();
+    }
+    results
+}
+
+/// A side's results before anything ran; the workload, seed, suites and trials are `first`'s.
+fn skeleton(options: &RunOptions, first: &RunOptions) -> Results {
+    Results {
         schema_version: SCHEMA_VERSION,
         tool: tool(),
-        started_at,
+        started_at: now(),
         finished_at: String::new(),
         interrupted: false,
         config: RunConfig {
             adapters: options.adapters.clone(),
-            suites: options.suites.iter().map(|s| s.name().to_owned()).collect(),
-            workload_source: options.workload_source.clone(),
-            workload: options.workload.clone(),
-            seed: options.seed,
-            trials: options.trials,
+            suites: first.suites.iter().map(|s| s.name().to_owned()).collect(),
+            workload_source: first.workload_source.clone(),
+            workload: first.workload.clone(),
+            seed: first.seed,
+            trials: first.trials,
         },
         machine: machine::describe(),
         servers: Vec::new(),
@@ -64,7 +162,19 @@ pub async fn execute(
         conformance: Vec::new(),
         trials: Vec::new(),
         consistency: Vec::new(),
-    };
+    }
+}
+
+/// Provides a side's servers and makes its subjects; what could not be made is recorded in
+/// `results` as skipped.
+async fn start_side(
+    index: usize,
+    side: &Side,
+    progress: &dyn Progress,
+    cancel: &CancellationToken,
+    results: &mut Results,
+) -> (Vec<Ready>, Started) {
+    let options = &side.options;
     let entries: Vec<&registry::Entry> = options
         .adapters
         .iter()
@@ -75,8 +185,6 @@ pub async fn execute(
         .iter()
         .flat_map(|e| e.needs(http_url).iter().copied())
         .collect();
-    let estimated: Vec<Vec<Step>> = entries.iter().map(|_| estimate(options)).collect();
-    progress.plan(&estimated.concat(), false);
     let (servers, unavailable) =
         provide_all(&needed, &options.servers.provision, progress, cancel).await;
     results.servers = servers.iter().map(|s| s.info.clone()).collect();
@@ -101,8 +209,7 @@ pub async fn execute(
         if cancel.is_cancelled() {
             break;
         }
-        let made = make(entry, &provided, &unavailable, http_url).await;
-        match made {
+        match make(entry, &provided, &unavailable, http_url).await {
             Ok(made) => {
                 let needs = entry.needs(http_url);
                 let nemesis = faulting.nemesis(needs);
@@ -129,17 +236,30 @@ pub async fn execute(
                         Some(_) => nemesis.clone(),
                         None => nemesis.without_proxies(),
                     };
+                    let plain = subject.name.clone();
+                    let named = |mut s: Subject| {
+                        if !side.name.is_empty() {
+                            s.name = format!("{}/{}", side.name, s.name);
+                        }
+                        s
+                    };
                     ready.push(Ready {
-                        subject,
-                        twin,
+                        subject: named(subject),
+                        twin: twin.map(named),
                         nemesis,
+                        side: index,
+                        plain,
                     });
                 }
                 tasks.extend(made.tasks);
                 tasks.extend(twins.tasks);
             }
             Err(reason) => {
-                progress.note(&format!("{}: skipped: {reason}", entry.name));
+                let who = match side.name.as_str() {
+                    "" => entry.name.to_owned(),
+                    name => format!("{name}/{}", entry.name),
+                };
+                progress.note(&format!("{who}: skipped: {reason}"));
                 results.skipped.push(Skipped {
                     name: entry.name.to_owned(),
                     suite: None,
@@ -148,26 +268,37 @@ pub async fn execute(
             }
         }
     }
-    for r in &ready {
-        results.subjects.push(subject_info(&r.subject, &ctx));
-    }
-    run_units(&ready, options, &ctx, &tag, &mut results).await;
-    tasks.iter().for_each(tokio::task::JoinHandle::abort);
-    progress.plan(&[], true);
-    faulting.stop().await;
-    for server in servers {
-        server.shutdown().await;
-    }
-    if !needed.is_empty() {
-        // A container created while its start was being abandoned was never handed over.
-        tokio::task::spawn_blocking(crate::cleanup::remove_labelled_containers)
-            .await
-            .ok();
-    }
-    results.interrupted = cancel.is_cancelled();
-    results.settle();
-    results.finished_at = now();
+    let started = Started {
+        servers,
+        faulting,
+        tasks,
+        needed: !needed.is_empty(),
+    };
+    (ready, started)
+}
+
+/// Records a side's subjects under their own names: `base/postgres` ran, `postgres` is
+/// written. Trial ids and file names keep the side, so they stay apart on disk.
+fn plain_names(results: &mut Results, prefix: &str) {
+    let strip = |name: &mut String| {
+        if let Some(plain) = name.strip_prefix(prefix) {
+            *name = plain.to_owned();
+        }
+    };
+    results.subjects.iter_mut().for_each(|s| strip(&mut s.name));
     results
+        .trials
+        .iter_mut()
+        .for_each(|t| strip(&mut t.subject));
+    results
+        .conformance
+        .iter_mut()
+        .for_each(|c| strip(&mut c.subject));
+    results
+        .consistency
+        .iter_mut()
+        .for_each(|c| strip(&mut c.subject));
+    results.skipped.iter_mut().for_each(|s| strip(&mut s.name));
 }
 
 /// The adapters of `results` that could not be provided (their servers, URLs or probes
@@ -237,6 +368,18 @@ struct Ready {
     /// The same subject going through the proxies, when network faults are scheduled.
     twin: Option<Subject>,
     nemesis: ServerNemesis,
+    /// The side it belongs to (see [`Side`]).
+    side: usize,
+    /// Its name without the side: the same subject on every side.
+    plain: String,
+}
+
+/// The work of a run over every side's subjects.
+struct Run<'a, 'c> {
+    ready: &'a [Ready],
+    options: &'a RunOptions,
+    contexts: &'a [Context<'c>],
+    tag: &'a str,
 }
 
 /// An adapter's subjects, or why it cannot be made.
@@ -295,18 +438,31 @@ enum Unit {
 /// The run's work in order: the suites as asked, except that the timed suites (latency and
 /// throughput) run together in rounds, each round taking every subject in turn, so that the
 /// trials of one subject are spread over the run, not back to back, and drift on a shared
-/// machine falls on every subject alike.
-fn units(options: &RunOptions, subjects: usize) -> Vec<Unit> {
+/// machine falls on every subject alike. The same subject on several sides (`ab`) runs side
+/// by side, the sides' order turned round every round, so neither always goes first.
+fn units(options: &RunOptions, ready: &[Ready]) -> Vec<Unit> {
+    let all = 0..ready.len();
+    let mut pairs: Vec<Vec<usize>> = Vec::new();
+    for (index, r) in ready.iter().enumerate() {
+        match pairs.iter_mut().find(|p| ready[p[0]].plain == r.plain) {
+            Some(pair) => pair.push(index),
+            None => pairs.push(vec![index]),
+        }
+    }
     let mut units = Vec::new();
     let mut timed_done = false;
     for suite in &options.suites {
         match suite {
-            Suite::Conformance => units.extend((0..subjects).map(Unit::Conformance)),
-            Suite::Consistency => units.extend((0..subjects).map(Unit::Consistency)),
+            Suite::Conformance => units.extend(all.clone().map(Unit::Conformance)),
+            Suite::Consistency => units.extend(all.clone().map(Unit::Consistency)),
             Suite::Latency | Suite::Throughput if !timed_done => {
                 timed_done = true;
                 for round in 0..options.trials {
-                    units.extend((0..subjects).map(|subject| Unit::Timed { round, subject }));
+                    for pair in &pairs {
+                        let turn = round as usize % pair.len();
+                        let order = pair[turn..].iter().chain(&pair[..turn]);
+                        units.extend(order.map(|&subject| Unit::Timed { round, subject }));
+                    }
                 }
             }
             Suite::Latency | Suite::Throughput => {}
@@ -343,32 +499,34 @@ fn unit_steps(
     }
 }
 
-/// Runs every unit of work on the subjects made.
-async fn run_units(
-    ready: &[Ready],
-    options: &RunOptions,
-    ctx: &Context<'_>,
-    tag: &str,
-    results: &mut Results,
-) {
-    let units = units(options, ready.len());
-    let key_base = |subject: &Subject| format!("sb-{tag}/{}/", subject.name.replace(':', "-"));
+/// Runs every unit of work on the subjects made, each into its side's results.
+async fn run_units(run: &Run<'_, '_>, results: &mut [Results]) {
+    let (ready, options) = (run.ready, run.options);
+    let units = units(options, ready);
+    let key_base =
+        |subject: &Subject| format!("sb-{}/{}/", run.tag, subject.name.replace(':', "-"));
     let mut stopped = BTreeSet::new();
     for (number, unit) in units.iter().enumerate() {
-        if ctx.cancel.is_cancelled() {
+        let first = &run.contexts[0];
+        if first.cancel.is_cancelled() {
             return;
         }
         let plan: Vec<Step> = units[number..]
             .iter()
             .flat_map(|u| unit_steps(*u, ready, options, &stopped))
             .collect();
-        ctx.progress.plan(&plan, true);
+        first.progress.plan(&plan, true);
         match *unit {
             Unit::Conformance(index) => {
-                let subject = &ready[index].subject;
-                let prefix = format!("{}conformance/", key_base(subject));
-                let checks = conformance::run(subject, &prefix, ctx.progress).await;
-                if let Some(info) = results.subjects.iter_mut().find(|s| s.name == subject.name) {
+                let (r, ctx) = (&ready[index], &run.contexts[ready[index].side]);
+                let results = &mut results[r.side];
+                let prefix = format!("{}conformance/", key_base(&r.subject));
+                let checks = conformance::run(&r.subject, &prefix, ctx.progress).await;
+                if let Some(info) = results
+                    .subjects
+                    .iter_mut()
+                    .find(|s| s.name == r.subject.name)
+                {
                     info.disproved = Disproof::from_checks(&checks);
                 }
                 results.conformance.extend(checks);
@@ -377,7 +535,7 @@ async fn run_units(
                 round,
                 subject: index,
             } => {
-                let subject = &ready[index].subject;
+                let (r, ctx) = (&ready[index], &run.contexts[ready[index].side]);
                 let round = Round {
                     index: round,
                     of: options.trials,
@@ -386,16 +544,17 @@ async fn run_units(
                     if ctx.cancel.is_cancelled() || stopped.contains(&(index, suite.name())) {
                         continue;
                     }
-                    if !timed(subject, suite, round, &key_base(subject), ctx, results).await {
+                    let base = key_base(&r.subject);
+                    if !timed(&r.subject, suite, round, &base, ctx, &mut results[r.side]).await {
                         stopped.insert((index, suite.name()));
                     }
                 }
             }
             Unit::Consistency(index) => {
-                let r = &ready[index];
+                let (r, ctx) = (&ready[index], &run.contexts[ready[index].side]);
                 let clients = r.twin.as_ref().unwrap_or(&r.subject);
                 let base = key_base(&r.subject);
-                results
+                results[r.side]
                     .consistency
                     .extend(consistency::run(clients, ctx, &base, &r.nemesis).await);
             }
