@@ -52,6 +52,7 @@ pub async fn execute(
             workload_source: options.workload_source.clone(),
             workload: options.workload.clone(),
             seed: options.seed,
+            trials: 1,
         },
         machine: machine::describe(),
         servers: Vec::new(),

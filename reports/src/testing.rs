@@ -78,6 +78,7 @@ fn trial(
         suite: suite.into(),
         workload: "read-heavy".into(),
         step,
+        round: 0,
         interrupted: false,
         load: None,
         warmup: Summary::default(),
@@ -149,6 +150,7 @@ pub fn sample() -> Results {
             workload_source: "builtin:read-heavy".into(),
             workload,
             seed: 1,
+            trials: 1,
         },
         machine: Machine {
             os: "linux".into(),

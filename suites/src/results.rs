@@ -155,6 +155,15 @@ pub struct RunConfig {
     pub workload: Workload,
     /// The seed every generator derives from.
     pub seed: u64,
+    /// How many times each measured step ran (`run --trials N`); 1 in results written
+    /// before repeated trials.
+    #[serde(default = "one")]
+    pub trials: u32,
+}
+
+/// The number of trials of results written before `trials` was recorded.
+fn one() -> u32 {
+    1
 }
 
 /// The machine the harness ran on.
@@ -340,6 +349,10 @@ pub struct Trial {
     pub workload: String,
     /// How the load was offered.
     pub step: Step,
+    /// Which repetition of the step this is, from 0 (`run --trials N`); repetitions share
+    /// subject, workload, suite and step, and differ in id.
+    #[serde(default)]
+    pub round: u32,
     /// Stopped early (Ctrl-C); the numbers cover what ran.
     pub interrupted: bool,
     /// Loading the trial's own key space.

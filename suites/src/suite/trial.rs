@@ -209,6 +209,7 @@ async fn run(
         suite: suite.to_owned(),
         workload: ctx.workload.name.clone(),
         step,
+        round: 0,
         interrupted: report.interrupted,
         load: Some(loaded),
         warmup,
