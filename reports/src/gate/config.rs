@@ -104,6 +104,11 @@ impl TryFrom<FractionText> for Fraction {
     }
 }
 
+/// A fraction written as `5%` or `0.05`.
+fn fraction<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Fraction::deserialize(d).map(|f| f.0)
+}
+
 /// How one metric is gated.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -132,6 +137,7 @@ pub struct Metrics {
 #[serde(deny_unknown_fields, default)]
 pub struct Gate {
     /// Chance of any false alarm per comparison (Holm over every gated metric).
+    #[serde(deserialize_with = "fraction")]
     pub alpha: f64,
     /// Trials each side needs; with fewer, a metric is inconclusive.
     pub min_trials: u32,
@@ -264,7 +270,7 @@ mod tests {
     fn a_gate_file_takes_percentages_and_fractions() {
         let gate = Gate::parse(
             "gate.yaml",
-            "alpha: 0.01\nmin_trials: 8\nmetrics:\n  goodput: {delta: 5%}\n  p99: {delta: 0.25}\n\
+            "alpha: 1%\nmin_trials: 8\nmetrics:\n  goodput: {delta: 5%}\n  p99: {delta: 0.25}\n\
              consistency: false\n",
         )
         .unwrap();
