@@ -53,6 +53,31 @@ pub enum Command {
     /// Check a history (JSON Lines, one operation per line) offline: exit 0 valid, 3
     /// invalid, 4 unknown, 1 bad input.
     Check(CheckArgs),
+    /// Compare two runs, metric by metric over their repeated trials, and check by check:
+    /// exit 0 no regression, 3 a regression, 1 bad input (4 under --strict when a verdict
+    /// is inconclusive and nothing regressed).
+    Compare(CompareArgs),
+}
+
+/// Arguments of `statebench compare`.
+#[derive(Debug, clap::Args)]
+pub struct CompareArgs {
+    /// The run compared against: a run directory or its results.json.
+    pub base: PathBuf,
+    /// The run judged: a run directory or its results.json.
+    pub head: PathBuf,
+    /// A gate file (YAML: alpha, min_trials, metrics with their delta, consistency).
+    #[arg(long, value_name = "FILE")]
+    pub gate: Option<PathBuf>,
+    /// Write the comparison as JSON to FILE (`-`: to standard output, instead of Markdown).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write the Markdown to FILE too (it fits a pull-request comment).
+    #[arg(long, value_name = "FILE")]
+    pub md: Option<PathBuf>,
+    /// Exit 4 when a gated verdict is inconclusive and nothing regressed.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// The subcommands of `statebench workload`.

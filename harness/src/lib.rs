@@ -6,6 +6,7 @@
 pub mod check;
 pub mod cleanup;
 pub mod cli;
+pub mod compare;
 pub mod config;
 pub mod faulting;
 pub mod faults;

@@ -1,4 +1,4 @@
-//! `statebench`: run, list, report.
+//! `statebench`: run, list, report, site, check, compare.
 
 use anyhow::Context as _;
 use clap::Parser;
@@ -60,6 +60,7 @@ fn main() -> ExitCode {
             })
             .map_err(anyhow::Error::msg),
         Command::Check(args) => check(args),
+        Command::Compare(args) => statebench::compare::run(&args).map(ExitCode::from),
     };
     result.unwrap_or_else(|e| {
         eprintln!("error: {e:#}");
@@ -242,19 +243,6 @@ const FORMATS: [(&str, &str, Renderer); 4] = [
     ("bmf", output::BMF, statebench_reports::bmf::render),
 ];
 
-/// A run directory, or its results.json: the directory and the file.
-fn run_paths(path: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
-    if path.is_dir() {
-        (path.to_path_buf(), path.join(output::RESULTS))
-    } else {
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(std::path::Path::new("."));
-        (dir.to_path_buf(), path.to_path_buf())
-    }
-}
-
 /// Renders the reports again from `path`: a run directory, or its results.json; the reports
 /// go next to the results, or to standard output.
 fn report(path: &std::path::Path, formats: &[String], stdout: bool) -> anyhow::Result<ExitCode> {
@@ -278,7 +266,7 @@ fn report(path: &std::path::Path, formats: &[String], stdout: bool) -> anyhow::R
     if stdout && chosen.len() != 1 {
         anyhow::bail!("--stdout prints one format, not {}", chosen.len());
     }
-    let (dir, file) = run_paths(path);
+    let (dir, file) = output::run_paths(path);
     let results = statebench_reports::read(&file)?;
     if stdout {
         print!("{}", (chosen[0].2)(&results));
@@ -311,7 +299,7 @@ fn site(paths: &[std::path::PathBuf], out: &std::path::Path) -> anyhow::Result<E
             "{} is not a run: there is no such directory",
             path.display()
         );
-        let (dir, file) = run_paths(path);
+        let (dir, file) = output::run_paths(path);
         // A run named twice is published once.
         let canonical = dir.canonicalize().unwrap_or_else(|_| dir.clone());
         if seen.contains(&canonical) {

@@ -17,6 +17,19 @@ pub const CSV: &str = "results.csv";
 /// The Bencher Metric Format export (`statebench report --format bmf`).
 pub const BMF: &str = "bmf.json";
 
+/// A run directory, or its results.json: the directory and the file.
+pub fn run_paths(path: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    if path.is_dir() {
+        (path.to_path_buf(), path.join(RESULTS))
+    } else {
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        (dir.to_path_buf(), path.to_path_buf())
+    }
+}
+
 /// Creates `dir` and proves it writable before any measuring starts; refuses a directory
 /// that already holds results, so that no earlier run is overwritten.
 pub fn prepare(dir: &Path) -> Result<(), InvalidInput> {

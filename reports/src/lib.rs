@@ -11,6 +11,7 @@ mod correctness;
 pub mod csv;
 pub mod document;
 pub mod format;
+pub mod gate;
 pub mod html;
 pub mod json;
 pub mod markdown;

@@ -237,3 +237,58 @@ pub fn sample() -> Results {
         consistency: Vec::new(),
     }
 }
+
+/// Fixed multipliers in [−1, 1], in two orders, for deterministic noise.
+pub const WIGGLE: [[f64; 10]; 2] = [
+    [0.3, -0.8, 0.5, -0.1, 0.9, -0.6, 0.2, -0.4, 0.7, -1.0],
+    [-0.5, 0.1, 0.8, -0.9, 0.4, -0.2, 1.0, -0.7, 0.0, 0.6],
+];
+
+/// `n` rounds of `subject`'s throughput step at 16 workers, goodput `ok_per_s`, p50 `p50_us`
+/// and p99 five times it, each scaled by 1 + `noise`·[`WIGGLE`]\[`order`\]\[round\].
+pub fn rounds(
+    subject: &str,
+    n: usize,
+    ok_per_s: f64,
+    p50_us: f64,
+    noise: f64,
+    order: usize,
+) -> Vec<Trial> {
+    (0..n)
+        .map(|i| {
+            let k = 1.0 + noise * WIGGLE[order][i % 10];
+            let mut t = trial(
+                &format!("{subject}-16-workers-{i}"),
+                subject,
+                "throughput",
+                Step::Closed { concurrency: 16 },
+                ok_per_s * k,
+                ok_per_s * k,
+                counts(1000, 0, 0, 0),
+                latency(
+                    1000,
+                    1.0,
+                    p50_us * k,
+                    p50_us * k,
+                    5.0 * p50_us * k,
+                    6.0 * p50_us,
+                    9.0 * p50_us,
+                ),
+                Vec::new(),
+                0,
+                1000.0,
+                Standing::Pass,
+            );
+            t.round = i as u32;
+            t
+        })
+        .collect()
+}
+
+/// [`sample`] with `trials` in place of its own, and `n` trials per step in its config.
+pub fn with_trials(trials: Vec<Trial>, n: u32) -> Results {
+    let mut r = sample();
+    r.trials = trials;
+    r.config.trials = n;
+    r
+}
