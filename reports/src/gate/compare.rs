@@ -318,7 +318,8 @@ fn settle_note(c: &MetricComparison, interval: Option<(f64, f64)>, gate: &Gate) 
                 * (1.0 / n as f64 + 1.0 / m as f64).sqrt()
         }
     };
-    let noise = format!("noise ±{}", plain_pct(pct(half)));
+    // The half-width in log points: symmetric, and close to a percentage when small.
+    let noise = format!("noise ±{}", plain_pct(half * 100.0));
     let Some(limit) = gate.delta(c.metric).map(f64::ln_1p).filter(|l| *l > 0.0) else {
         return noise;
     };

@@ -3,7 +3,8 @@
 //! whether a check that passed now fails.
 //!
 //! The verdict of a gated metric (values on a log scale, δ its practical threshold, so
-//! t = ln(1 + δ); "worse" is lower goodput or higher latency):
+//! t = ln(1 + δ): a rise by δ or a fall by δ/(1 + δ), 5% up or 4.8% down for δ = 5%;
+//! "worse" is lower goodput or higher latency):
 //! 1. **inconclusive** when either side has fewer than `min_trials` trials, or a value is
 //!    0, negative or not finite (no ratio to take);
 //! 2. else **regressed** when the Holm-adjusted Mann–Whitney p < α and the Hodges–Lehmann

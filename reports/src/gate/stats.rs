@@ -101,9 +101,9 @@ pub fn mann_whitney_p(x: &[f64], y: &[f64]) -> (f64, Method) {
         // Without ties U is a whole number.
         let k = u.round() as usize;
         let cdf = u_cdf(n, m);
-        let below = cdf[k];
-        let above = 1.0 - if k == 0 { 0.0 } else { cdf[k - 1] };
-        return ((2.0 * below.min(above)).min(1.0), Method::Exact);
+        // U is symmetric about n·m/2: P(U ≥ k) = P(U ≤ n·m − k), without 1 − (almost 1).
+        let tail = cdf[k].min(cdf[n * m - k]);
+        return ((2.0 * tail).min(1.0), Method::Exact);
     }
     let (nf, mf) = (n as f64, m as f64);
     let total = nf + mf;
@@ -334,6 +334,16 @@ mod tests {
         assert!(close(p, 2.0 / 252.0, 1e-12), "{p}");
         // Either way round.
         assert!(close(mann_whitney_p(&y, &x).0, 2.0 / 252.0, 1e-12));
+    }
+
+    #[test]
+    fn a_far_tail_keeps_its_precision() {
+        let x: Vec<f64> = (0..50).map(f64::from).collect();
+        let y: Vec<f64> = (100..150).map(f64::from).collect();
+        let (p, method) = mann_whitney_p(&x, &y);
+        assert_eq!(method, Method::Exact);
+        // 2 / C(100, 50) = 2 / 1.0089e29.
+        assert!((p * 1.008_913_445_455_642e29 - 2.0).abs() < 1e-9, "{p}");
     }
 
     #[test]

@@ -442,3 +442,16 @@ fn the_markdown_leads_with_the_verdict_and_ends_with_the_method_and_rule() {
     assert!(md.contains("Holm-adjusted over 3 gated metrics; δ goodput 5%, p50 10%, p99 20%; trials per side: base 10, head 10 (at least 5 needed)."));
     assert!(md.trim_end().ends_with("is a regression."));
 }
+
+#[test]
+fn results_written_before_repeated_trials_compare_as_one_trial_each() {
+    let mut old = serde_json::to_value(run(1, 1000.0, 100.0, 0.0, 0)).unwrap();
+    old["config"].as_object_mut().unwrap().remove("trials");
+    for t in old["trials"].as_array_mut().unwrap() {
+        t.as_object_mut().unwrap().remove("round");
+    }
+    let old: Results = serde_json::from_value(old).unwrap();
+    assert_eq!((old.config.trials, old.trials[0].round), (1, 0));
+    let c = compare(&old, &old, &Gate::default());
+    assert!(c.metrics.iter().all(|m| m.verdict == Verdict::Inconclusive));
+}
