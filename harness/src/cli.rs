@@ -18,6 +18,12 @@ pub struct Cli {
 pub enum Command {
     /// Run suites on adapters and write results.json, report.md and index.html.
     Run(RunArgs),
+    /// Compare two configurations in one job on this machine: base and head each provide
+    /// their own servers (their own config file: images, URLs, persistence) and their trials
+    /// run interleaved, then `compare` decides. Writes DIR/base and DIR/head (each a run
+    /// directory), DIR/compare.md and DIR/compare.json; exit 0 no regression, 3 a
+    /// regression, 1 bad input.
+    Ab(AbArgs),
     /// List the adapters, the workloads with their settings, and the suites.
     List,
     /// Render report.md and index.html again from a run's results.json, next to it; or
@@ -113,8 +119,29 @@ pub struct CheckArgs {
     pub json: bool,
 }
 
-/// Arguments of `statebench run`.
+/// Arguments of `statebench ab`.
 #[derive(Debug, Default, clap::Args)]
+pub struct AbArgs {
+    /// Everything `run` takes; `--config` is both sides' unless a side has its own, and
+    /// `--trials` defaults to 8.
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// The base side's config file (provisioning, images, URLs, persistence).
+    #[arg(long, value_name = "FILE")]
+    pub base_config: Option<PathBuf>,
+    /// The head side's config file.
+    #[arg(long, value_name = "FILE")]
+    pub head_config: Option<PathBuf>,
+    /// The gate file: α, minimum trials, the gated metrics and their thresholds.
+    #[arg(long, value_name = "FILE")]
+    pub gate: Option<PathBuf>,
+    /// Exit 4 when no metric regressed but a verdict is inconclusive.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// Arguments of `statebench run`.
+#[derive(Clone, Debug, Default, clap::Args)]
 pub struct RunArgs {
     /// Adapters to run, comma-separated (default: all but `noop`; see `statebench list`).
     #[arg(long, value_delimiter = ',')]

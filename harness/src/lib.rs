@@ -3,6 +3,7 @@
 //! directory.
 #![forbid(unsafe_code)]
 
+pub mod ab;
 pub mod check;
 pub mod cleanup;
 pub mod cli;

@@ -2,7 +2,7 @@
 
 use anyhow::Context as _;
 use clap::Parser;
-use statebench::cli::{CheckArgs, Cli, Command, RunArgs, WorkloadCommand};
+use statebench::cli::{AbArgs, CheckArgs, Cli, Command, RunArgs, WorkloadCommand};
 use statebench::options::RunOptions;
 use statebench::progress::Bars;
 use statebench::{listing, output, run, summary};
@@ -41,6 +41,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Run(args) => run_command(args),
+        Command::Ab(args) => ab_command(args),
         Command::List => {
             print!("{}", listing::list());
             Ok(ExitCode::SUCCESS)
@@ -100,9 +101,14 @@ fn run_command(args: RunArgs) -> anyhow::Result<ExitCode> {
         eprintln!("interrupted: the results hold what was measured before the stop");
         return Ok(ExitCode::from(INTERRUPTED));
     }
-    // Every finding is said; the exit code is the most serious: a broken promise, then an
-    // adapter that did not run at all, then a check that could not decide.
-    let mut code = ExitCode::SUCCESS;
+    Ok(ExitCode::from(findings(&results, named, "")))
+}
+
+/// Says every finding of a run on stderr (each line after `side`, when given) and returns
+/// the most serious as an exit code: a broken promise, then an adapter that did not run at
+/// all, then a check that could not decide.
+fn findings(results: &statebench_suites::results::Results, named: bool, side: &str) -> u8 {
+    let mut code = 0;
     let judged: Vec<_> = results
         .subjects
         .iter()
@@ -115,23 +121,23 @@ fn run_command(args: RunArgs) -> anyhow::Result<ExitCode> {
         .collect();
     if !undecided.is_empty() {
         eprintln!(
-            "checks could not decide: {} (see the report)",
+            "{side}checks could not decide: {} (see the report)",
             undecided.join("; ")
         );
-        code = ExitCode::from(UNDECIDED);
+        code = UNDECIDED;
     }
     let unprovided = if named {
-        run::unprovided(&results)
+        run::unprovided(results)
     } else {
         Vec::new()
     };
     if !unprovided.is_empty() {
         eprintln!(
-            "error: cannot provide the adapters named with --adapters, so they did not run: {} \
-             (the results and reports are written, with the reasons)",
+            "{side}error: cannot provide the adapters named with --adapters, so they did not \
+             run: {} (the results and reports are written, with the reasons)",
             unprovided.join("; ")
         );
-        code = ExitCode::from(UNPROVIDED);
+        code = UNPROVIDED;
     }
     let failed: Vec<String> = judged
         .iter()
@@ -139,10 +145,74 @@ fn run_command(args: RunArgs) -> anyhow::Result<ExitCode> {
         .map(|(name, c)| format!("{name} ({})", c.mark()))
         .collect();
     if !failed.is_empty() {
-        eprintln!("checks failed: {} (see the report)", failed.join("; "));
-        code = ExitCode::from(NONCONFORMING);
+        eprintln!(
+            "{side}checks failed: {} (see the report)",
+            failed.join("; ")
+        );
+        code = NONCONFORMING;
     }
-    Ok(code)
+    code
+}
+
+fn ab_command(args: AbArgs) -> anyhow::Result<ExitCode> {
+    use statebench_reports::gate;
+    let named = !args.run.adapters.is_empty();
+    let gate = match &args.gate {
+        Some(path) => gate::Gate::load(path)?,
+        None => gate::Gate::default(),
+    };
+    let (out, sides) = statebench::ab::sides(&args)?;
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let cancel = CancellationToken::new();
+    let results = runtime.block_on(async {
+        let watcher = tokio::spawn(watch_ctrl_c(cancel.clone()));
+        let results = run::execute_sides(&sides, &Bars::default(), &cancel).await;
+        watcher.abort();
+        results
+    });
+    for (side, results) in sides.iter().zip(&results) {
+        let dir = side.run_dir.as_deref().unwrap_or(&out);
+        output::write_run(dir, results)
+            .with_context(|| format!("cannot write the results to {}", dir.display()))?;
+    }
+    let comparison = gate::compare(&results[0], &results[1], &gate);
+    for w in &comparison.warnings {
+        eprintln!("warning: {}: {}", w.kind, w.message);
+    }
+    let markdown = gate::markdown(&comparison);
+    statebench::ab::write_comparison(&out, &markdown, &gate::json(&comparison))
+        .with_context(|| format!("cannot write the comparison to {}", out.display()))?;
+    if let Some(summary) = std::env::var_os(output::STEP_SUMMARY) {
+        output::append_file(
+            std::path::Path::new(&summary),
+            &out.join(statebench::ab::COMPARE_MD),
+        )
+        .with_context(|| format!("cannot append the comparison to ${}", output::STEP_SUMMARY))?;
+    }
+    print!("{markdown}");
+    let dir = out.display();
+    println!(
+        "comparison: {dir}/{} (and {dir}/{}); the sides' reports: {dir}/base/{html} and \
+         {dir}/head/{html}",
+        statebench::ab::COMPARE_MD,
+        statebench::ab::COMPARE_JSON,
+        html = output::HTML
+    );
+    if results.iter().any(|r| r.interrupted) {
+        eprintln!("interrupted: the results hold what was measured before the stop");
+        return Ok(ExitCode::from(INTERRUPTED));
+    }
+    // Each side's own findings are said; a check that fails on both sides is no regression,
+    // so only the comparison and a side that could not run set the exit code.
+    let mut unprovided = false;
+    for (side, results) in sides.iter().zip(&results) {
+        unprovided |= findings(results, named, &format!("{}: ", side.name)) == UNPROVIDED;
+    }
+    let code = comparison.exit_code(args.strict);
+    Ok(match code {
+        0 if unprovided => ExitCode::from(UNPROVIDED),
+        code => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+    })
 }
 
 /// First Ctrl-C (or SIGTERM, SIGHUP): stop measuring and write what was measured. Second:
