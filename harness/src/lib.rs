@@ -7,6 +7,7 @@ pub mod check;
 pub mod cleanup;
 pub mod cli;
 pub mod config;
+pub mod custom;
 pub mod faulting;
 pub mod faults;
 pub mod listing;
@@ -19,3 +20,5 @@ pub mod provision;
 pub mod registry;
 pub mod run;
 pub mod summary;
+
+pub use custom::{RunError, run_with};

@@ -6,6 +6,7 @@ use crate::options::{RunOptions, Suite};
 use crate::provision::{self, Backend, Server};
 use crate::registry::{self, Made, Provided};
 use statebench_suites::Progress;
+use statebench_suites::faults::NoNemesis;
 use statebench_suites::results::{
     Disproof, Interface, Results, RunConfig, SCHEMA_VERSION, ServerInfo, Skipped, SubjectInfo, Tool,
 };
@@ -71,7 +72,11 @@ pub async fn execute(
         .iter()
         .flat_map(|e| e.needs(http_url).iter().copied())
         .collect();
-    let estimated: Vec<Vec<Step>> = entries.iter().map(|_| estimate(options)).collect();
+    let estimated: Vec<Vec<Step>> = entries
+        .iter()
+        .map(|_| estimate(options))
+        .chain(options.subjects.iter().map(|s| steps_of(Some(s), options)))
+        .collect();
     progress.plan(&estimated.concat(), false);
     let (servers, unavailable) =
         provide_all(&needed, &options.servers.provision, progress, cancel).await;
@@ -163,6 +168,31 @@ pub async fn execute(
                 });
             }
         }
+    }
+    // The caller's own subjects run in the caller's process: nothing can fault them.
+    let first = estimated.len() - options.subjects.len();
+    for (number, subject) in options.subjects.iter().enumerate() {
+        if cancel.is_cancelled() {
+            break;
+        }
+        let ahead = Ahead {
+            later: estimated[first + number + 1..].concat(),
+            exact: true,
+        };
+        let faults = Faults {
+            nemesis: &NoNemesis,
+            subject: None,
+        };
+        run_subject(
+            subject.clone(),
+            faults,
+            options,
+            &ctx,
+            &tag,
+            &ahead,
+            &mut results,
+        )
+        .await;
     }
     progress.plan(&[], true);
     faulting.stop().await;
