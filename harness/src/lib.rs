@@ -9,6 +9,7 @@ pub mod cleanup;
 pub mod cli;
 pub mod compare;
 pub mod config;
+pub mod custom;
 pub mod faulting;
 pub mod faults;
 pub mod listing;
@@ -21,3 +22,5 @@ pub mod provision;
 pub mod registry;
 pub mod run;
 pub mod summary;
+
+pub use custom::{RunError, run_with};

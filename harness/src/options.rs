@@ -77,6 +77,9 @@ pub struct RunOptions {
     pub out: PathBuf,
     /// How servers are provided, and where external ones are.
     pub servers: crate::config::Resolved,
+    /// Subjects made by the caller (a library user's own adapters), run after the named
+    /// adapters like any other; nothing can fault them (see [`crate::run_with`]).
+    pub subjects: Vec<statebench_suites::Subject>,
 }
 
 impl RunOptions {
@@ -128,6 +131,7 @@ impl RunOptions {
             workload,
             out,
             servers,
+            subjects: Vec::new(),
         })
     }
 }

@@ -2,7 +2,6 @@
 
 use crate::faulting::Faulting;
 use crate::machine;
-use crate::nemesis::ServerNemesis;
 use crate::options::{RunOptions, Suite};
 use crate::provision::{self, Backend, Server};
 use crate::registry::{self, Made, Provided};
@@ -89,7 +88,15 @@ pub async fn execute_sides(
     let mut results: Vec<Results> = sides.iter().map(|s| skeleton(&s.options, first)).collect();
     let estimated: Vec<Step> = sides
         .iter()
-        .flat_map(|s| s.options.adapters.iter().flat_map(|_| estimate(first)))
+        .flat_map(|s| {
+            let registry = s.options.adapters.iter().flat_map(|_| estimate(first));
+            let own = s
+                .options
+                .subjects
+                .iter()
+                .flat_map(|o| steps_of(Some(o), first));
+            registry.chain(own).collect::<Vec<_>>()
+        })
         .collect();
     progress.plan(&estimated, false);
     let mut ready = Vec::new();
@@ -246,7 +253,7 @@ async fn start_side(
                     ready.push(Ready {
                         subject: named(subject),
                         twin: twin.map(named),
-                        nemesis,
+                        nemesis: Box::new(nemesis),
                         side: index,
                         plain,
                     });
@@ -267,6 +274,22 @@ async fn start_side(
                 });
             }
         }
+    }
+    // The caller's own subjects (`run_with`) run in the caller's process: nothing can fault
+    // them.
+    for subject in &options.subjects {
+        let plain = subject.name.clone();
+        let mut subject = subject.clone();
+        if !side.name.is_empty() {
+            subject.name = format!("{}/{}", side.name, subject.name);
+        }
+        ready.push(Ready {
+            subject,
+            twin: None,
+            nemesis: Box::new(statebench_suites::faults::NoNemesis),
+            side: index,
+            plain,
+        });
     }
     let started = Started {
         servers,
@@ -367,7 +390,7 @@ struct Ready {
     subject: Subject,
     /// The same subject going through the proxies, when network faults are scheduled.
     twin: Option<Subject>,
-    nemesis: ServerNemesis,
+    nemesis: Box<dyn statebench_suites::faults::Nemesis>,
     /// The side it belongs to (see [`Side`]).
     side: usize,
     /// Its name without the side: the same subject on every side.
@@ -556,7 +579,7 @@ async fn run_units(run: &Run<'_, '_>, results: &mut [Results]) {
                 let base = key_base(&r.subject);
                 results[r.side]
                     .consistency
-                    .extend(consistency::run(clients, ctx, &base, &r.nemesis).await);
+                    .extend(consistency::run(clients, ctx, &base, r.nemesis.as_ref()).await);
             }
         }
     }

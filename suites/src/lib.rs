@@ -4,6 +4,7 @@
 //! one of the two contracts of `statebench-adapters`.
 #![forbid(unsafe_code)]
 
+pub mod bench;
 pub mod check;
 pub mod domain;
 pub mod engine;
@@ -18,6 +19,7 @@ pub mod results;
 pub mod standing;
 pub mod subject;
 pub mod suite;
+pub mod testing;
 pub mod units;
 pub mod workload;
 

@@ -39,6 +39,18 @@ pub struct Subject {
     pub layers: Option<Arc<dyn Layered>>,
 }
 
+impl std::fmt::Debug for Subject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subject")
+            .field("name", &self.name)
+            .field("interface", &self.interface())
+            .field("provisioning", &self.provisioning)
+            .field("snapshots", &self.snapshots.is_some())
+            .field("layers", &self.layers.is_some())
+            .finish()
+    }
+}
+
 impl Subject {
     /// A subject with neither snapshots nor layers.
     pub fn new(name: impl Into<String>, target: Target, provisioning: impl Into<String>) -> Self {
