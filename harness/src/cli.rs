@@ -118,6 +118,12 @@ pub struct RunArgs {
     /// backend (`postgres=native,redis=docker`). Default: auto.
     #[arg(long, value_name = "MODE|BACKEND=MODE,…")]
     pub provision: Option<String>,
+    /// Faults put in front of subjects, comma-separated or repeated, each
+    /// [SUBJECT:]latency=DURATION (200us, 1.5ms; units ns, us, µs, ms, s) or
+    /// [SUBJECT:]errors=SHARE (1% or 0.01; failures are indefinite). Without SUBJECT, every
+    /// subject; SUBJECT is a subject (`memory:state`) or an adapter (all its subjects).
+    #[arg(long, value_delimiter = ',', value_name = "[SUBJECT:]FAULT,…")]
+    pub inject: Vec<String>,
     /// A YAML file with provisioning, images and URLs per backend.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,

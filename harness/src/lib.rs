@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod faulting;
 pub mod faults;
+pub mod inject;
 pub mod listing;
 pub mod machine;
 pub mod nemesis;

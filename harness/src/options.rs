@@ -2,6 +2,7 @@
 //! and recorded in the results.
 
 use crate::cli::RunArgs;
+use crate::inject::Injections;
 use crate::registry;
 use statebench_suites::Workload;
 use statebench_suites::suite::SUITES;
@@ -75,6 +76,8 @@ pub struct RunOptions {
     pub out: PathBuf,
     /// How servers are provided, and where external ones are.
     pub servers: crate::config::Resolved,
+    /// Faults put in front of subjects.
+    pub inject: Injections,
 }
 
 impl RunOptions {
@@ -82,6 +85,7 @@ impl RunOptions {
     pub fn from_args(args: RunArgs) -> Result<Self, InvalidInput> {
         let adapters = adapters(&args.adapters)?;
         let suites = suites(&args.suites)?;
+        let inject = Injections::parse(&args.inject, &adapters)?;
         let name = args.workload.as_deref().unwrap_or(DEFAULT_WORKLOAD);
         let mut workload = Workload::resolve(name).map_err(|e| invalid(e.to_string()))?;
         let workload_source = if statebench_suites::workload::builtin(name).is_some() {
@@ -121,6 +125,7 @@ impl RunOptions {
             workload,
             out,
             servers,
+            inject,
         })
     }
 }

@@ -1,6 +1,7 @@
 //! One run: every chosen suite on every chosen adapter, into one set of results.
 
 use crate::faulting::Faulting;
+use crate::inject::Injections;
 use crate::machine;
 use crate::options::{RunOptions, Suite};
 use crate::provision::{self, Backend, Server};
@@ -52,6 +53,7 @@ pub async fn execute(
             workload_source: options.workload_source.clone(),
             workload: options.workload.clone(),
             seed: options.seed,
+            inject: options.inject.normalized(),
         },
         machine: machine::describe(),
         servers: Vec::new(),
@@ -111,11 +113,12 @@ pub async fn execute(
             None => (entry.make)(&provided).await,
         };
         match made {
-            Ok(made) => {
+            Ok(mut made) => {
+                made.subjects = inject(&options.inject, entry.name, made.subjects, options.seed);
                 let needs = entry.needs(http_url);
                 let nemesis = faulting.nemesis(needs);
                 let direct = nemesis.without_proxies();
-                let twins = match faulting.through_proxies(entry, needs).await {
+                let mut twins = match faulting.through_proxies(entry, needs).await {
                     Some(Ok(twins)) => twins,
                     Some(Err(e)) => {
                         progress.note(&format!(
@@ -126,6 +129,7 @@ pub async fn execute(
                     }
                     None => Made::default(),
                 };
+                twins.subjects = inject(&options.inject, entry.name, twins.subjects, options.seed);
                 let planned: Vec<Vec<Step>> = made
                     .subjects
                     .iter()
@@ -193,6 +197,19 @@ pub fn unprovided(results: &Results) -> Vec<String> {
             let reason = s.reason.strip_prefix(&prefix).unwrap_or(&s.reason);
             format!("{}: {reason}", s.name)
         })
+        .collect()
+}
+
+/// `subjects` of `adapter`, each behind the faults `--inject` puts in front of it.
+fn inject(
+    injections: &Injections,
+    adapter: &str,
+    subjects: Vec<Subject>,
+    seed: u64,
+) -> Vec<Subject> {
+    subjects
+        .into_iter()
+        .map(|s| injections.wrap(adapter, s, seed))
         .collect()
 }
 

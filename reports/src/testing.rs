@@ -149,6 +149,7 @@ pub fn sample() -> Results {
             workload_source: "builtin:read-heavy".into(),
             workload,
             seed: 1,
+            inject: Vec::new(),
         },
         machine: Machine {
             os: "linux".into(),

@@ -155,6 +155,10 @@ pub struct RunConfig {
     pub workload: Workload,
     /// The seed every generator derives from.
     pub seed: u64,
+    /// Faults put in front of subjects (`run --inject`), one spelling each:
+    /// `latency=200us`, `memory:state:errors=0.5%`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inject: Vec<String>,
 }
 
 /// The machine the harness ran on.
