@@ -24,12 +24,14 @@ pub const COMPARE_JSON: &str = "compare.json";
 pub fn sides(args: &AbArgs) -> Result<(PathBuf, Vec<Side>), InvalidInput> {
     let out = args.run.out.clone().unwrap_or_else(default_out);
     let mut sides = Vec::new();
-    for (name, config) in SIDES
-        .into_iter()
-        .zip([&args.base_config, &args.head_config])
-    {
+    let own = [
+        (&args.base_config, &args.base_inject),
+        (&args.head_config, &args.head_inject),
+    ];
+    for (name, (config, inject)) in SIDES.into_iter().zip(own) {
         let mut run = args.run.clone();
         run.config = config.clone().or_else(|| args.run.config.clone());
+        run.inject.extend(inject.iter().cloned());
         run.trials = run.trials.or_else(|| Some(DEFAULT_TRIALS.to_owned()));
         let dir = out.join(name);
         run.out = Some(dir.clone());

@@ -132,6 +132,14 @@ pub struct AbArgs {
     /// The head side's config file.
     #[arg(long, value_name = "FILE")]
     pub head_config: Option<PathBuf>,
+    /// Faults put in front of the base side's subjects only, as `--inject` takes them (which
+    /// applies to both sides).
+    #[arg(long, value_delimiter = ',', value_name = "[SUBJECT:]FAULT,…")]
+    pub base_inject: Vec<String>,
+    /// Faults put in front of the head side's subjects only: `--head-inject latency=50us`
+    /// shows what the gate makes of a head that is 50 µs slower per call.
+    #[arg(long, value_delimiter = ',', value_name = "[SUBJECT:]FAULT,…")]
+    pub head_inject: Vec<String>,
     /// The gate file: α, minimum trials, the gated metrics and their thresholds.
     #[arg(long, value_name = "FILE")]
     pub gate: Option<PathBuf>,
@@ -175,6 +183,12 @@ pub struct RunArgs {
     /// backend (`postgres=native,redis=docker`). Default: auto.
     #[arg(long, value_name = "MODE|BACKEND=MODE,…")]
     pub provision: Option<String>,
+    /// Faults put in front of subjects, comma-separated or repeated, each
+    /// [SUBJECT:]latency=DURATION (200us, 1.5ms; units ns, us, µs, ms, s) or
+    /// [SUBJECT:]errors=SHARE (1% or 0.01; failures are indefinite). Without SUBJECT, every
+    /// subject; SUBJECT is a subject (`memory:state`) or an adapter (all its subjects).
+    #[arg(long, value_delimiter = ',', value_name = "[SUBJECT:]FAULT,…")]
+    pub inject: Vec<String>,
     /// A YAML file with provisioning, images and URLs per backend.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,

@@ -12,6 +12,7 @@ pub mod config;
 pub mod custom;
 pub mod faulting;
 pub mod faults;
+pub mod inject;
 pub mod listing;
 pub mod machine;
 pub mod nemesis;

@@ -2,6 +2,7 @@
 //! and recorded in the results.
 
 use crate::cli::RunArgs;
+use crate::inject::Injections;
 use crate::registry;
 use statebench_suites::Workload;
 use statebench_suites::suite::SUITES;
@@ -80,6 +81,8 @@ pub struct RunOptions {
     /// Subjects made by the caller (a library user's own adapters), run after the named
     /// adapters like any other; nothing can fault them (see [`crate::run_with`]).
     pub subjects: Vec<statebench_suites::Subject>,
+    /// Faults put in front of subjects.
+    pub inject: Injections,
 }
 
 impl RunOptions {
@@ -87,6 +90,7 @@ impl RunOptions {
     pub fn from_args(args: RunArgs) -> Result<Self, InvalidInput> {
         let adapters = adapters(&args.adapters)?;
         let suites = suites(&args.suites)?;
+        let inject = Injections::parse(&args.inject, &adapters)?;
         let name = args.workload.as_deref().unwrap_or(DEFAULT_WORKLOAD);
         let mut workload = Workload::resolve(name).map_err(|e| invalid(e.to_string()))?;
         let workload_source = if statebench_suites::workload::builtin(name).is_some() {
@@ -132,6 +136,7 @@ impl RunOptions {
             out,
             servers,
             subjects: Vec::new(),
+            inject,
         })
     }
 }

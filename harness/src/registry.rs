@@ -67,6 +67,8 @@ pub struct Entry {
     pub default: bool,
     /// The servers it needs.
     pub needs: &'static [Backend],
+    /// The names of the subjects it makes.
+    pub subjects: &'static [&'static str],
     /// Makes its subjects (one per interface or policy).
     pub make: for<'a> fn(&'a Provided) -> Making<'a>,
 }
@@ -78,6 +80,7 @@ pub const ADAPTERS: &[Entry] = &[
         about: "in-process reference, linearizable by construction; the embedded default",
         default: true,
         needs: &[],
+        subjects: &["memory:state", "memory:events"],
         make: |_| Box::pin(async { Ok(memory()) }),
     },
     Entry {
@@ -85,6 +88,7 @@ pub const ADAPTERS: &[Entry] = &[
         about: "external data store: a PostgreSQL row per key, CAS by UPDATE … WHERE version",
         default: true,
         needs: &[Backend::Postgres],
+        subjects: &["postgres"],
         make: |p| Box::pin(postgres(p)),
     },
     Entry {
@@ -92,6 +96,7 @@ pub const ADAPTERS: &[Entry] = &[
         about: "distributed cache as the primary store: Redis hashes, CAS by a Lua script",
         default: true,
         needs: &[Backend::Redis],
+        subjects: &["redis"],
         make: |p| Box::pin(redis(p)),
     },
     Entry {
@@ -99,6 +104,7 @@ pub const ADAPTERS: &[Entry] = &[
         about: "Redis in front of PostgreSQL; policies delete-after-write and version-gated",
         default: true,
         needs: &[Backend::Postgres, Backend::Redis],
+        subjects: &["cache-aside", "cache-aside-gated"],
         make: |p| Box::pin(cache_aside(p)),
     },
     Entry {
@@ -106,6 +112,7 @@ pub const ADAPTERS: &[Entry] = &[
         about: "event sourcing on a PostgreSQL events table, UNIQUE (stream, revision)",
         default: true,
         needs: &[Backend::Postgres],
+        subjects: &["pg-eventlog"],
         make: |p| Box::pin(pg_eventlog(p)),
     },
     Entry {
@@ -113,6 +120,7 @@ pub const ADAPTERS: &[Entry] = &[
         about: "event sourcing on NATS JetStream, Nats-Expected-Last-Subject-Sequence",
         default: true,
         needs: &[Backend::Nats],
+        subjects: &["jetstream"],
         make: |p| Box::pin(jetstream(p)),
     },
     Entry {
@@ -120,6 +128,7 @@ pub const ADAPTERS: &[Entry] = &[
         about: "event sourcing on KurrentDB, expected stream revision",
         default: true,
         needs: &[Backend::KurrentDb],
+        subjects: &["kurrentdb"],
         make: |p| Box::pin(kurrentdb(p)),
     },
     Entry {
@@ -127,6 +136,7 @@ pub const ADAPTERS: &[Entry] = &[
         about: "a stateless service over HTTP (statebench-service over postgres, or STATEBENCH_HTTP_URL)",
         default: true,
         needs: &[Backend::Postgres],
+        subjects: &["http"],
         make: |p| Box::pin(http(p)),
     },
     Entry {
@@ -134,6 +144,7 @@ pub const ADAPTERS: &[Entry] = &[
         about: "deliberately broken, to test the checks: CAS as get, compare, yield, blind put",
         default: false,
         needs: &[],
+        subjects: &["broken-cas"],
         make: |_| Box::pin(async { Ok(broken_cas()) }),
     },
     Entry {
@@ -141,6 +152,7 @@ pub const ADAPTERS: &[Entry] = &[
         about: "deliberately broken, to test the checks: two appends can win one revision",
         default: false,
         needs: &[],
+        subjects: &["broken-append"],
         make: |_| Box::pin(async { Ok(broken_append()) }),
     },
     Entry {
@@ -148,6 +160,7 @@ pub const ADAPTERS: &[Entry] = &[
         about: "deliberately broken, to test the checks: drops 1 in 20 acknowledged writes",
         default: false,
         needs: &[],
+        subjects: &["broken-forgetful:state", "broken-forgetful:events"],
         make: |_| Box::pin(async { Ok(broken_forgetful()) }),
     },
     Entry {
@@ -155,6 +168,7 @@ pub const ADAPTERS: &[Entry] = &[
         about: "deliberately broken, to test the checks: a cache writes never invalidate",
         default: false,
         needs: &[],
+        subjects: &["broken-cache"],
         make: |_| Box::pin(async { Ok(broken_cache()) }),
     },
     Entry {
@@ -162,6 +176,7 @@ pub const ADAPTERS: &[Entry] = &[
         about: "stores nothing and answers at once: measures the harness's own ceiling",
         default: false,
         needs: &[],
+        subjects: &["noop:state", "noop:events"],
         make: |_| Box::pin(async { Ok(noop()) }),
     },
 ];
@@ -394,4 +409,19 @@ async fn http(p: &Provided) -> Result<Made, String> {
         subjects: vec![subject("http", Target::State(Arc::new(store)), label)],
         tasks: vec![task],
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn adapters_without_servers_make_the_subjects_they_declare() {
+        let provided = Provided::default();
+        for entry in ADAPTERS.iter().filter(|e| e.needs.is_empty()) {
+            let made = (entry.make)(&provided).await.unwrap();
+            let names: Vec<&str> = made.subjects.iter().map(|s| s.name.as_str()).collect();
+            assert_eq!(names, entry.subjects, "{}", entry.name);
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! One run: every chosen suite on every chosen adapter, into one set of results.
 
 use crate::faulting::Faulting;
+use crate::inject::Injections;
 use crate::machine;
 use crate::options::{RunOptions, Suite};
 use crate::provision::{self, Backend, Server};
@@ -161,6 +162,7 @@ fn skeleton(options: &RunOptions, first: &RunOptions) -> Results {
             workload: first.workload.clone(),
             seed: first.seed,
             trials: first.trials,
+            inject: options.inject.normalized(),
         },
         machine: machine::describe(),
         servers: Vec::new(),
@@ -217,10 +219,11 @@ async fn start_side(
             break;
         }
         match make(entry, &provided, &unavailable, http_url).await {
-            Ok(made) => {
+            Ok(mut made) => {
+                made.subjects = inject(&options.inject, entry.name, made.subjects, options.seed);
                 let needs = entry.needs(http_url);
                 let nemesis = faulting.nemesis(needs);
-                let twins = match faulting.through_proxies(entry, needs).await {
+                let mut twins = match faulting.through_proxies(entry, needs).await {
                     Some(Ok(twins)) => twins,
                     Some(Err(e)) => {
                         progress.note(&format!(
@@ -231,6 +234,7 @@ async fn start_side(
                     }
                     None => Made::default(),
                 };
+                twins.subjects = inject(&options.inject, entry.name, twins.subjects, options.seed);
                 for subject in made.subjects {
                     let twin = twins
                         .subjects
@@ -336,6 +340,19 @@ pub fn unprovided(results: &Results) -> Vec<String> {
             let reason = s.reason.strip_prefix(&prefix).unwrap_or(&s.reason);
             format!("{}: {reason}", s.name)
         })
+        .collect()
+}
+
+/// `subjects` of `adapter`, each behind the faults `--inject` puts in front of it.
+fn inject(
+    injections: &Injections,
+    adapter: &str,
+    subjects: Vec<Subject>,
+    seed: u64,
+) -> Vec<Subject> {
+    subjects
+        .into_iter()
+        .map(|s| injections.wrap(adapter, s, seed))
         .collect()
 }
 

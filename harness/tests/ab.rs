@@ -104,3 +104,68 @@ fn ab_refuses_an_existing_run_and_bad_input() {
     let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
     assert!(stderr.contains("no-such-gate.yaml"), "{stderr}");
 }
+
+/// Runs `statebench ab` on memory with the tiny workload and `extra` flags; returns the exit
+/// code, stdout and the comparison's JSON.
+fn ab(extra: &[&str]) -> (i32, String, serde_json::Value) {
+    let tmp = tempfile::tempdir().unwrap();
+    let workload = tmp.path().join("tiny.yaml");
+    std::fs::write(&workload, TINY).unwrap();
+    let out = tmp.path().join("ab");
+    let assert = Command::cargo_bin("statebench")
+        .unwrap()
+        .args(["ab", "--adapters", "memory", "--workload"])
+        .arg(&workload)
+        .args(extra)
+        .arg("--out")
+        .arg(&out)
+        .assert();
+    let output = assert.get_output();
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    (
+        output.status.code().unwrap_or(-1),
+        stdout,
+        json(&out.join("compare.json")),
+    )
+}
+
+#[test]
+fn a_head_slowed_by_an_injected_latency_is_a_regression() {
+    let (code, stdout, compared) = ab(&[
+        "--suites",
+        "latency,throughput",
+        "--trials",
+        "8",
+        "--head-inject",
+        "latency=2ms",
+    ]);
+    assert_eq!(code, 3, "{stdout}");
+    assert!(stdout.contains("REGRESSED"), "{stdout}");
+    // Every p50 rose by far more than δ: each is a regression, not just one of them.
+    let p50s: Vec<&serde_json::Value> = compared["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["metric"] == "p50")
+        .collect();
+    assert_eq!(p50s.len(), 4, "{compared}");
+    assert!(
+        p50s.iter().all(|c| c["verdict"] == "regressed"),
+        "{compared}"
+    );
+}
+
+#[test]
+fn a_head_that_breaks_a_promise_is_a_regression_whatever_its_speed() {
+    // Half of head's calls fail indefinitely: its conformance checks fail where base's pass.
+    let (code, stdout, _) = ab(&[
+        "--suites",
+        "conformance",
+        "--trials",
+        "1",
+        "--head-inject",
+        "memory:state:errors=50%",
+    ]);
+    assert_eq!(code, 3, "{stdout}");
+    assert!(stdout.contains("memory:state"), "{stdout}");
+}

@@ -168,7 +168,7 @@ fn run_facts(r: &Results) -> Vec<Block> {
         .map(|b| format!(", {} memory", bytes(b)))
         .unwrap_or_default();
     let w = &r.config.workload;
-    blocks.push(Block::List(vec![
+    let mut lines = vec![
         format!(
             "Run: {} to {}, {} {}{sha}.",
             r.started_at, r.finished_at, r.tool.name, r.tool.version
@@ -181,7 +181,15 @@ fn run_facts(r: &Results) -> Vec<Block> {
             "Machine: {} {}, {} logical CPUs{memory}{cpu}.",
             m.os, m.arch, m.logical_cpus
         ),
-    ]));
+    ];
+    if !r.config.inject.is_empty() {
+        let injected: Vec<String> = r.config.inject.iter().map(|i| format!("`{i}`")).collect();
+        lines.push(format!(
+            "Injected faults (`--inject`): {}; each subject's `faults` setting says what it got.",
+            injected.join(", ")
+        ));
+    }
+    blocks.push(Block::List(lines));
     blocks
 }
 

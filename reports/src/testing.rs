@@ -151,6 +151,7 @@ pub fn sample() -> Results {
             workload,
             seed: 1,
             trials: 1,
+            inject: Vec::new(),
         },
         machine: Machine {
             os: "linux".into(),

@@ -159,6 +159,10 @@ pub struct RunConfig {
     /// [`Trial::round`].
     #[serde(default = "one")]
     pub trials: u32,
+    /// Faults put in front of subjects (`run --inject`), one spelling each:
+    /// `latency=200us`, `memory:state:errors=0.5%`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inject: Vec<String>,
 }
 
 fn one() -> u32 {

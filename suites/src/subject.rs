@@ -9,6 +9,7 @@ use crate::ledger::{Ledger, Settled};
 use crate::outcome::{Executed, Outcome};
 use crate::results::Interface;
 use crate::workload::{OpKind, Workload};
+use statebench_adapters::fault::{FaultPlan, Faulty};
 use statebench_adapters::{
     Descriptor, EventStore, Expect, ExpectRevision, Layered, Snapshots, StateStore,
 };
@@ -37,6 +38,9 @@ pub struct Subject {
     /// Both sides of a cached store (cache-aside), for the checks that tell a stale cache
     /// entry from a lost write.
     pub layers: Option<Arc<dyn Layered>>,
+    /// The store without the faults injected in front of `target`: trials load their keys
+    /// and read their books through it, so injected faults touch only measured operations.
+    pub unfaulted: Option<Target>,
 }
 
 impl std::fmt::Debug for Subject {
@@ -60,6 +64,7 @@ impl Subject {
             provisioning: provisioning.into(),
             snapshots: None,
             layers: None,
+            unfaulted: None,
         }
     }
 
@@ -79,6 +84,23 @@ impl Subject {
     pub fn with_snapshots(self, snapshots: Arc<dyn Snapshots>) -> Self {
         Self {
             snapshots: Some(snapshots),
+            ..self
+        }
+    }
+
+    /// The same subject behind a fault wrapper that injects `plan` into every call of its
+    /// contract. Loading a trial's keys, reading its books, snapshots and cache layers go
+    /// around it. Its descriptor says so: the adapter is named `…+faults` and the setting
+    /// `faults` describes the plan.
+    pub fn with_faults(self, plan: FaultPlan) -> Self {
+        let target = match &self.target {
+            Target::State(s) => Target::State(Arc::new(Faulty::new(s.clone(), plan))),
+            Target::Events(e) => Target::Events(Arc::new(Faulty::new(e.clone(), plan))),
+        };
+        let unfaulted = self.unfaulted.clone().unwrap_or(self.target.clone());
+        Self {
+            target,
+            unfaulted: Some(unfaulted),
             ..self
         }
     }
@@ -127,6 +149,8 @@ fn changes_balances(subject: &Subject, workload: &Workload) -> bool {
 /// Runs operations of one workload on one subject.
 pub struct Runner {
     target: Target,
+    /// Where keys are loaded and books read: `target` without injected faults.
+    setup: Target,
     snapshots: Option<(Arc<dyn Snapshots>, u32)>,
     keys: Arc<KeySpace>,
     payload: Payload,
@@ -144,6 +168,7 @@ impl Runner {
         let keys_loaded = keys.loaded();
         Self {
             target: subject.target.clone(),
+            setup: subject.unfaulted.clone().unwrap_or(subject.target.clone()),
             snapshots,
             keys,
             payload: Payload::new(max, workload.seed),
@@ -169,7 +194,7 @@ impl Runner {
             keys.name(k, &mut name);
             name
         };
-        Some(ledger.verify(&self.target, self.truth.as_ref(), name).await)
+        Some(ledger.verify(&self.setup, self.truth.as_ref(), name).await)
     }
 
     /// The change `op` makes to an account's balance, as the books count it.
@@ -286,7 +311,7 @@ impl Runner {
     pub async fn load_one(&self, index: u64, name: &mut String) -> Executed {
         self.keys.name(index, name);
         let size = self.load_size;
-        match &self.target {
+        match &self.setup {
             Target::State(store) => {
                 let value = self.payload.state(
                     Account {

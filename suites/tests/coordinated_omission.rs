@@ -20,7 +20,7 @@ async fn a_stall_shows_in_response_time_and_not_in_service_time() {
         w.mix.command = 0;
     });
     let plan = FaultPlan {
-        latency_us: 1_000,
+        latency_ns: 1_000_000,
         stall: Some(Stall {
             at_ms: 2_000,
             duration_ms: 1_000,

@@ -65,7 +65,7 @@ async fn an_open_phase_meets_a_modest_rate_on_time() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_offered_rate_beyond_the_store_is_counted_as_unstarted() {
     let slow = FaultPlan {
-        latency_us: 10_000,
+        latency_ns: 10_000_000,
         ..FaultPlan::default()
     };
     let store = Arc::new(Faulty::new(Arc::new(Memory::new()), slow));

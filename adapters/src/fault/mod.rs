@@ -1,5 +1,8 @@
 //! A fault-injecting wrapper around any adapter: added latency, a stall at a given time, and
-//! a seeded error rate. Used by tests and to validate the harness itself.
+//! a seeded error rate. Used by tests, by `statebench run --inject`, and to validate the
+//! harness itself.
+
+pub mod delay;
 
 use crate::{
     Adapter, Appended, Descriptor, EventData, EventError, EventStore, Expect, ExpectRevision,
@@ -18,10 +21,10 @@ use tokio::time::Instant;
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FaultPlan {
-    /// Latency added before every call, in microseconds (tokio timers round it up to whole
-    /// milliseconds).
+    /// Latency added before every call, in nanoseconds; precise to some microseconds (see
+    /// [`delay`]), never shorter.
     #[serde(default)]
-    pub latency_us: u64,
+    pub latency_ns: u64,
     /// A window during which every call waits until the window ends, like a paused server.
     #[serde(default)]
     pub stall: Option<Stall>,
@@ -46,15 +49,23 @@ pub struct Stall {
 }
 
 impl FaultPlan {
-    fn describe(&self) -> String {
-        let stall = self.stall.map_or_else(
-            || "no stall".to_owned(),
-            |s| format!("stall {} ms at {} ms", s.duration_ms, s.at_ms),
-        );
-        format!(
-            "latency {} us, {stall}, error rate {}, seed {}",
-            self.latency_us, self.error_rate, self.seed
-        )
+    /// What is injected, in words: `latency 200 µs, error rate 1 %, seed 7`.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if self.latency_ns > 0 {
+            parts.push(format!("latency {}", nanos_in_words(self.latency_ns)));
+        }
+        if let Some(s) = self.stall {
+            parts.push(format!("stall {} ms at {} ms", s.duration_ms, s.at_ms));
+        }
+        if self.error_rate > 0.0 {
+            parts.push(format!("error rate {} %", trimmed(self.error_rate * 100.0)));
+            parts.push(format!("seed {}", self.seed));
+        }
+        if parts.is_empty() {
+            return "none".into();
+        }
+        parts.join(", ")
     }
 }
 
@@ -105,8 +116,8 @@ impl<A: Adapter + ?Sized> Faulty<A> {
                 tokio::time::sleep_until(end).await;
             }
         }
-        if self.plan.latency_us > 0 {
-            tokio::time::sleep(Duration::from_micros(self.plan.latency_us)).await;
+        if self.plan.latency_ns > 0 {
+            delay::sleep(Duration::from_nanos(self.plan.latency_ns)).await;
         }
         let roll = splitmix64(self.plan.seed ^ call.wrapping_mul(0x9e37_79b9_7f4a_7c15));
         let uniform = (roll >> 11) as f64 / (1u64 << 53) as f64;
@@ -140,6 +151,22 @@ impl<A: Adapter + ?Sized> Faulty<A> {
 impl<A: Adapter + ?Sized> Adapter for Faulty<A> {
     fn descriptor(&self) -> &Descriptor {
         &self.descriptor
+    }
+}
+
+/// `x` with at most six decimals, without trailing zeros: `7`, `0.5`.
+fn trimmed(x: f64) -> String {
+    let text = format!("{x:.6}");
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+/// `200 µs`, `1.5 ms`, `750 ns`.
+fn nanos_in_words(ns: u64) -> String {
+    match ns {
+        0..1_000 => format!("{ns} ns"),
+        1_000..1_000_000 => format!("{} µs", trimmed(ns as f64 / 1e3)),
+        1_000_000..1_000_000_000 => format!("{} ms", trimmed(ns as f64 / 1e6)),
+        _ => format!("{} s", trimmed(ns as f64 / 1e9)),
     }
 }
 
