@@ -225,6 +225,7 @@ fn list_names_every_adapter_workload_and_suite() {
         "update-heavy",
         "hot-key-commands",
         "event-sourced",
+        "gate",
         "conformance",
         "latency",
         "throughput",

@@ -3,7 +3,7 @@
 use super::{Workload, WorkloadError};
 
 /// Every built-in workload: (name, YAML text).
-pub const BUILTIN: [(&str, &str); 4] = [
+pub const BUILTIN: [(&str, &str); 5] = [
     (
         "read-heavy",
         include_str!("../../workloads/read-heavy.yaml"),
@@ -20,6 +20,7 @@ pub const BUILTIN: [(&str, &str); 4] = [
         "event-sourced",
         include_str!("../../workloads/event-sourced.yaml"),
     ),
+    ("gate", include_str!("../../workloads/gate.yaml")),
 ];
 
 /// A built-in workload by name; `None` when there is none of that name.
