@@ -1,7 +1,7 @@
 //! The engine's own ceiling: closed-loop operations per second against `noop` (the harness
 //! alone) and `memory` (the reference store), and what recording one operation costs.
 //!
-//! `cargo bench -p statebench --bench engine`. Criterion reports time per operation; its
+//! `cargo bench -p statebench --bench engine` (`STATEBENCH_BENCH_QUICK=1` for a short run). Criterion reports time per operation; its
 //! throughput line is operations per second for the whole engine (all workers together).
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
@@ -39,6 +39,12 @@ fn closed_loop(c: &mut Criterion) {
     let mut group = c.benchmark_group("closed_loop");
     group.throughput(Throughput::Elements(1));
     group.measurement_time(Duration::from_secs(5));
+    if std::env::var("STATEBENCH_BENCH_QUICK").is_ok_and(|v| v == "1" || v == "true") {
+        group
+            .sample_size(10)
+            .warm_up_time(Duration::from_millis(100))
+            .measurement_time(Duration::from_millis(200));
+    }
     // Event subjects are left out on purpose: their reads replay streams that grow with
     // every sample, which measures replay cost (the store's), not the engine.
     type MakeTarget = fn() -> Target;
