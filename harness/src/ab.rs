@@ -22,7 +22,11 @@ pub const COMPARE_JSON: &str = "compare.json";
 
 /// The two sides of `args`, checked, and the directory they go in.
 pub fn sides(args: &AbArgs) -> Result<(PathBuf, Vec<Side>), InvalidInput> {
-    let out = args.run.out.clone().unwrap_or_else(default_out);
+    let out = args
+        .run
+        .out
+        .clone()
+        .unwrap_or_else(|| crate::options::stamped("ab-"));
     let mut sides = Vec::new();
     let own = [
         (&args.base_config, &args.base_inject),
@@ -50,14 +54,4 @@ pub fn sides(args: &AbArgs) -> Result<(PathBuf, Vec<Side>), InvalidInput> {
 pub fn write_comparison(out: &Path, markdown: &str, json: &str) -> std::io::Result<()> {
     output::write_atomic(&out.join(COMPARE_MD), markdown)?;
     output::write_atomic(&out.join(COMPARE_JSON), json)
-}
-
-fn default_out() -> PathBuf {
-    let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
-        .to_string()
-        .replace([':', '-'], "")
-        .replace('T', "-")
-        .trim_end_matches('Z')
-        .to_owned();
-    PathBuf::from("statebench-results").join(format!("ab-{stamp}"))
 }

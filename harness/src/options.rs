@@ -212,13 +212,18 @@ fn positive_seconds(text: &str) -> Result<Duration, InvalidInput> {
 }
 
 fn default_out() -> PathBuf {
+    stamped("")
+}
+
+/// `statebench-results/<prefix><time>`: where a run goes unless told.
+pub fn stamped(prefix: &str) -> PathBuf {
     let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
         .to_string()
         .replace([':', '-'], "")
         .replace('T', "-")
         .trim_end_matches('Z')
         .to_owned();
-    PathBuf::from("statebench-results").join(stamp)
+    PathBuf::from("statebench-results").join(format!("{prefix}{stamp}"))
 }
 
 #[cfg(test)]

@@ -2,15 +2,9 @@
 
 use assert_cmd::Command;
 
-const TINY: &str = "\
-name: tiny
-keys: {count: 100}
-mix: {read: 80, command: 20}
-warmup: {duration: 0.1s}
-measure: {duration: 0.2s}
-open: {rates: [500]}
-closed: {concurrency: [2]}
-";
+mod support;
+
+use support::TINY;
 
 fn json(path: &std::path::Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()

@@ -3,15 +3,9 @@
 
 use assert_cmd::Command;
 
-const TINY: &str = "\
-name: tiny
-keys: {count: 100}
-mix: {read: 80, command: 20}
-warmup: {duration: 0.1s}
-measure: {duration: 0.2s}
-open: {rates: [500]}
-closed: {concurrency: [2]}
-";
+mod support;
+
+use support::TINY;
 
 #[test]
 fn repeated_trials_run_in_rounds_and_are_each_kept() {

@@ -7,6 +7,18 @@ pub mod faults;
 use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
 
+/// A workload of two short steps (one rate, one worker count) on 100 keys, for tests that
+/// run many trials.
+pub const TINY: &str = "\
+name: tiny
+keys: {count: 100}
+mix: {read: 80, command: 20}
+warmup: {duration: 0.1s}
+measure: {duration: 0.2s}
+open: {rates: [500]}
+closed: {concurrency: [2]}
+";
+
 /// Whether this runs in CI, where a missing server is a failure rather than a skip.
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
