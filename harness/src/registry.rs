@@ -108,6 +108,22 @@ pub const ADAPTERS: &[Entry] = &[
         make: |p| Box::pin(cache_aside(p)),
     },
     Entry {
+        name: "valkey",
+        about: "distributed cache as the primary store on Valkey: the redis adapter over valkey-server",
+        default: true,
+        needs: &[Backend::Valkey],
+        subjects: &["valkey"],
+        make: |p| Box::pin(valkey(p)),
+    },
+    Entry {
+        name: "cache-aside-valkey",
+        about: "Valkey in front of PostgreSQL; policy delete-after-write, as cache-aside",
+        default: true,
+        needs: &[Backend::Postgres, Backend::Valkey],
+        subjects: &["cache-aside-valkey"],
+        make: |p| Box::pin(cache_aside_valkey(p)),
+    },
+    Entry {
         name: "pg-eventlog",
         about: "event sourcing on a PostgreSQL events table, UNIQUE (stream, revision)",
         default: true,
@@ -312,6 +328,35 @@ async fn redis(p: &Provided) -> Result<Made, String> {
         "redis",
         Target::State(Arc::new(store)),
         p.label(&[Backend::Redis]),
+    )))
+}
+
+async fn valkey(p: &Provided) -> Result<Made, String> {
+    let store = RedisStore::connect(p.url(Backend::Valkey)?)
+        .await
+        .map_err(failed("valkey"))?;
+    Ok(one(subject(
+        "valkey",
+        Target::State(Arc::new(store)),
+        p.label(&[Backend::Valkey]),
+    )))
+}
+
+async fn cache_aside_valkey(p: &Provided) -> Result<Made, String> {
+    let truth = Arc::new(
+        Postgres::connect(p.url(Backend::Postgres)?)
+            .await
+            .map_err(failed("cache-aside-valkey"))?,
+    );
+    let cache = Redis::connect(p.url(Backend::Valkey)?)
+        .await
+        .map_err(failed("cache-aside-valkey"))?;
+    let label = p.label(&[Backend::Postgres, Backend::Valkey]);
+    let plain = CacheAside::new(truth, cache, Policy::DeleteAfterWrite);
+    Ok(one(Subject::layered(
+        "cache-aside-valkey",
+        Arc::new(plain),
+        label,
     )))
 }
 

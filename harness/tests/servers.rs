@@ -13,12 +13,15 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use support::{no_containers_left, processes_with_parent, server_dirs, server_processes, usable};
 
-const REAL: &str = "postgres,redis,cache-aside,pg-eventlog,jetstream,http,kurrentdb";
-const SUBJECTS: [&str; 7] = [
+const REAL: &str =
+    "postgres,redis,valkey,cache-aside,cache-aside-valkey,pg-eventlog,jetstream,http,kurrentdb";
+const SUBJECTS: [&str; 9] = [
     "postgres",
     "redis",
+    "valkey",
     "cache-aside",
     "cache-aside-gated",
+    "cache-aside-valkey",
     "pg-eventlog",
     "jetstream",
     "http",
@@ -113,7 +116,7 @@ fn check_full_run(run: &Run, mode: &str) {
         .collect();
     assert_eq!(
         servers,
-        BTreeSet::from(["nats", "postgres", "redis"]),
+        BTreeSet::from(["nats", "postgres", "redis", "valkey"]),
         "stderr:\n{}",
         run.stderr
     );

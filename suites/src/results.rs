@@ -189,8 +189,12 @@ pub struct Machine {
 /// A server the run used.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServerInfo {
-    /// `postgres`, `redis`, `nats`, `kurrentdb`.
+    /// `postgres`, `redis`, `valkey`, `nats`, `kurrentdb`.
     pub backend: String,
+    /// The server's name and version as it states them (`PostgreSQL 17.12`), when it
+    /// answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
     /// `docker`, `native` or `external`.
     pub provisioning: String,
     /// How it was reached, password hidden.
