@@ -695,8 +695,13 @@ async fn provide_all(
         }
         match result {
             Ok(server) => {
+                let version = server
+                    .info
+                    .version
+                    .as_deref()
+                    .unwrap_or("version not stated");
                 progress.note(&format!(
-                    "{backend}: {} in {:.1} s",
+                    "{backend}: {version}, {} in {:.1} s",
                     label(&server.info),
                     took.as_secs_f64()
                 ));
@@ -715,6 +720,8 @@ async fn provide_all(
                 .or_insert_with(|| "interrupted".to_owned());
         }
     }
+    // In the backends' order, not the order they happened to answer in.
+    servers.sort_by_key(|s| s.backend);
     (servers, unavailable)
 }
 

@@ -122,6 +122,20 @@ fn check_full_run(run: &Run, mode: &str) {
     );
     for server in r["servers"].as_array().unwrap() {
         assert_eq!(server["provisioning"], mode, "{server}");
+        // The version as the server states it: Valkey is not Redis under another name.
+        let stated = match server["backend"].as_str().unwrap() {
+            "postgres" => "PostgreSQL ",
+            "redis" => "Redis ",
+            "valkey" => "Valkey ",
+            "nats" => "NATS ",
+            other => panic!("unexpected server {other}"),
+        };
+        assert!(
+            server["version"]
+                .as_str()
+                .is_some_and(|v| v.starts_with(stated)),
+            "{server}"
+        );
         if mode == "docker" {
             assert!(
                 server["image_id"]
