@@ -218,6 +218,7 @@ fn adapters(c: &mut Criterion) {
             .map(|s| (s.backend, (s.url.clone(), s.info.provisioning.clone())))
             .collect(),
         http_url: resolved.http_url.clone(),
+        ..Provided::default()
     };
     let keys = prefix();
     for entry in benched() {

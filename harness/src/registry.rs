@@ -27,7 +27,15 @@ pub struct Provided {
     pub servers: BTreeMap<Backend, (String, String)>,
     /// An external service for `http`, when given.
     pub http_url: Option<String>,
+    /// The most operations a subject has in flight at once in this run (its busiest step's
+    /// workers): each PostgreSQL pool opens that many connections at most, and at least
+    /// [`FEWEST_CONNECTIONS`].
+    pub clients: usize,
 }
+
+/// Connections a PostgreSQL pool may open whatever the run's steps: loading the keys and the
+/// conformance suite's racing writers run 16 operations at once.
+pub const FEWEST_CONNECTIONS: usize = 16;
 
 impl Provided {
     fn url(&self, backend: Backend) -> Result<&str, String> {
@@ -35,6 +43,11 @@ impl Provided {
             .get(&backend)
             .map(|(url, _)| url.as_str())
             .ok_or_else(|| format!("no {backend} server"))
+    }
+
+    /// The size of each PostgreSQL pool.
+    fn connections(&self) -> usize {
+        self.clients.max(FEWEST_CONNECTIONS)
     }
 
     fn label(&self, backends: &[Backend]) -> String {
@@ -310,7 +323,7 @@ fn broken_cache() -> Made {
 }
 
 async fn postgres(p: &Provided) -> Result<Made, String> {
-    let store = Postgres::connect(p.url(Backend::Postgres)?)
+    let store = Postgres::connect_with(p.url(Backend::Postgres)?, p.connections())
         .await
         .map_err(failed("postgres"))?;
     Ok(one(subject(
@@ -362,7 +375,7 @@ async fn cache_aside_valkey(p: &Provided) -> Result<Made, String> {
 
 async fn cache_aside(p: &Provided) -> Result<Made, String> {
     let truth = Arc::new(
-        Postgres::connect(p.url(Backend::Postgres)?)
+        Postgres::connect_with(p.url(Backend::Postgres)?, p.connections())
             .await
             .map_err(failed("cache-aside"))?,
     );
@@ -384,7 +397,7 @@ async fn cache_aside(p: &Provided) -> Result<Made, String> {
 async fn pg_eventlog(p: &Provided) -> Result<Made, String> {
     let url = p.url(Backend::Postgres)?;
     let store = Arc::new(
-        PgEventLog::connect(url)
+        PgEventLog::connect_with(url, p.connections())
             .await
             .map_err(failed("pg-eventlog"))?,
     );
@@ -428,7 +441,7 @@ async fn http(p: &Provided) -> Result<Made, String> {
             "external".into(),
         )));
     }
-    let behind = Postgres::connect(p.url(Backend::Postgres)?)
+    let behind = Postgres::connect_with(p.url(Backend::Postgres)?, p.connections())
         .await
         .map_err(failed("http"))?;
     let described = behind.descriptor().clone();

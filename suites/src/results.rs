@@ -163,6 +163,10 @@ pub struct RunConfig {
     /// `latency=200us`, `memory:state:errors=0.5%`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inject: Vec<String>,
+    /// Threads that ran the clients (`run --threads`); absent in results written before it
+    /// was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<usize>,
 }
 
 fn one() -> u32 {
