@@ -192,9 +192,10 @@ pub struct RunArgs {
     /// A YAML file with provisioning, images and URLs per backend.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Threads that run the clients (default 1). With 1, every worker and every
-    /// connection's task run on one thread and wake each other without crossing threads;
-    /// more threads are for stores on other machines, when one thread's CPU is the limit.
+    /// Threads that run the clients (default: half the cores, at least 1; 1 on 2 cores).
+    /// With 1, every worker and every connection's task run on one thread and wake each
+    /// other without crossing threads; more are for stores on other machines, when the
+    /// client's CPU is the limit.
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub threads: Option<String>,
 }

@@ -130,7 +130,7 @@ impl RunOptions {
         let out = args.out.unwrap_or_else(default_out);
         let threads = match &args.threads {
             Some(text) => threads(text)?,
-            None => DEFAULT_THREADS,
+            None => default_threads(),
         };
         Ok(Self {
             adapters,
@@ -205,10 +205,13 @@ fn trials(text: &str) -> Result<u32, InvalidInput> {
     }
 }
 
-/// Client threads unless `--threads` says otherwise. Measured with ci/bench-peers on 2 cores
-/// shared with the servers (README, "Peer parity"): one thread wakes no other thread between
-/// a worker and its connection, and leaves the other core to the server.
-pub const DEFAULT_THREADS: usize = 1;
+/// Client threads unless `--threads` says otherwise: half the machine's cores, at least
+/// one, since the servers a run starts share the machine. Measured with ci/bench-peers on
+/// 2 cores (README, "Peer parity"): one thread wakes no other thread between a worker and
+/// its connection, and leaves the other core to the server.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
+}
 /// Most client threads: far more than any machine's cores, few enough to catch a typo.
 const MAX_THREADS: usize = 1024;
 
