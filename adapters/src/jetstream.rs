@@ -111,6 +111,12 @@ impl JetStream {
             descriptor: descriptor(&version),
         })
     }
+
+    /// The connection's counters (messages and bytes sent and received), for measuring
+    /// what an operation costs in round trips.
+    pub fn statistics(&self) -> std::sync::Arc<async_nats::Statistics> {
+        self.context.client().statistics()
+    }
 }
 
 impl Adapter for JetStream {
