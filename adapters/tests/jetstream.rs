@@ -113,13 +113,55 @@ async fn a_long_stream_reads_whole_in_order_from_anywhere_and_up_to_max() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_with_appends_without_expectation_reads_whole_in_order() {
+    let Some(server) = support::nats() else {
+        return;
+    };
+    let store = JetStream::connect(&server.url).await.unwrap();
+    let mixed = unique("mixed");
+    // Runs of appends at the expected revision, with and without a multi-event batch,
+    // between appends that expect nothing.
+    let mut last = None;
+    let mut n = 0;
+    for run in 0..6 {
+        for _ in 0..5 {
+            let (expect, size) = match (run % 2, last) {
+                (0, _) => (ExpectRevision::Any, 1),
+                (_, None) => (ExpectRevision::NoStream, 2),
+                (_, Some(r)) => (ExpectRevision::Exact(r), 2),
+            };
+            let events = (n..n + size).map(|i| event(i, 16)).collect();
+            n += size;
+            last = Some(store.append(&mixed, events, expect).await.unwrap().last);
+        }
+    }
+    let all = store.read(&mixed, ReadFrom::Start, 1024).await.unwrap();
+    assert_eq!(numbers(&all), (0..n).collect::<Vec<_>>());
+    for (from, max) in [(0, 1024), (3, 7), (12, 4), (20, 1024), (30, 2)] {
+        let after = store.read(&mixed, ReadFrom::After(all[from].revision), max);
+        let expected: Vec<_> = all[from + 1..].iter().take(max).cloned().collect();
+        assert_eq!(after.await.unwrap(), expected, "after #{from}, max {max}");
+    }
+    for max in [1, 5, 14, 44] {
+        let first = store.read(&mixed, ReadFrom::Start, max).await.unwrap();
+        assert_eq!(first, all[..max], "max {max}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_leave_no_consumer_behind() {
     let Some(server) = support::nats() else {
         return;
     };
     let store = JetStream::connect(&server.url).await.unwrap();
     let long = unique("consumers");
-    fill(&store, &long, 40, 16).await;
+    // Appended without expectations, so read forwards: 32 direct gets, then a consumer.
+    for i in 0..40 {
+        store
+            .append(&long, vec![event(i, 16)], ExpectRevision::Any)
+            .await
+            .unwrap();
+    }
     for _ in 0..20 {
         assert_eq!(
             store
@@ -237,7 +279,7 @@ async fn cost_per_operation() {
     })
     .await;
     show("append, any revision", &c);
-    for len in [1, 2, 5, 10, 20, 100, 1000] {
+    for len in [1, 2, 5, 10, 15, 20, 30, 50, 100, 1000] {
         let s = unique(&format!("read-{len}"));
         fill(&store, &s, len, size).await;
         let calls = (20_000 / len).clamp(50, 2_000);
