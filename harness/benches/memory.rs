@@ -78,7 +78,8 @@ fn main() -> ExitCode {
             eprintln!("memory: statebench ran longer than {TIMEOUT:?}; killed");
             return ExitCode::FAILURE;
         }
-        if let Some(kb) = resident_kb(child.id()) {
+        // A process still starting (before `exec`) or already gone reads as nothing.
+        if let Some(kb) = resident_kb(child.id()).filter(|&(rss, _)| rss > 0) {
             samples.push((start.elapsed(), kb));
         }
         std::thread::sleep(POLL);
