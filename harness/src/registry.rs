@@ -392,7 +392,9 @@ async fn http(p: &Provided) -> Result<Made, String> {
         statebench_suites::engine::available_cpus(),
         move || {
             Box::pin(async move {
-                let behind = Postgres::connect(&url).await.map_err(failed("http"))?;
+                let behind = Postgres::connect(&url)
+                    .await
+                    .map_err(|e| format!("its PostgreSQL: {e}"))?;
                 let _ = described_tx.send(behind.descriptor().clone());
                 Ok(Arc::new(behind) as Arc<dyn StateStore>)
             })
