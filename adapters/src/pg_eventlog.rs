@@ -3,7 +3,7 @@
 //! insert collides and is a conflict.
 
 use crate::connect::ConnectError;
-use crate::pg::{Pg, classify, classify_pool, timed};
+use crate::pg::{DEFAULT_CONNECTIONS, Pg, classify, classify_pool, timed};
 use crate::{
     Adapter, Appended, Capabilities, Capability, Descriptor, EventData, EventError, EventStore,
     ExpectRevision, ReadFrom, RecordedEvent, Revision, Snapshot, Snapshots, StoreError, Technique,
@@ -75,9 +75,16 @@ pub struct PgEventLog {
 }
 
 impl PgEventLog {
-    /// Connects to `url` and creates the events table if needed.
+    /// Connects to `url` with a pool of [`DEFAULT_CONNECTIONS`] and creates the events table
+    /// if needed.
     pub async fn connect(url: &str) -> Result<Self, ConnectError> {
-        let pg = Pg::connect(url, SCHEMA).await?;
+        Self::connect_with(url, DEFAULT_CONNECTIONS).await
+    }
+
+    /// Connects to `url` with a pool of at most `connections`, one per client that runs at
+    /// once, and creates the events table if needed.
+    pub async fn connect_with(url: &str, connections: usize) -> Result<Self, ConnectError> {
+        let pg = Pg::connect(url, SCHEMA, connections).await?;
         Ok(Self {
             descriptor: descriptor(&pg),
             pg,

@@ -2,7 +2,7 @@
 //! compare-and-set is `UPDATE … WHERE version = $v`.
 
 use crate::connect::ConnectError;
-use crate::pg::{Pg, classify, classify_pool, timed};
+use crate::pg::{DEFAULT_CONNECTIONS, Pg, classify, classify_pool, timed};
 use crate::{
     Adapter, Capabilities, Capability, Descriptor, Expect, StateError, StateStore, StoreError,
     Technique, Version, Versioned,
@@ -57,9 +57,16 @@ pub struct Postgres {
 }
 
 impl Postgres {
-    /// Connects to `url` and creates the state table if needed.
+    /// Connects to `url` with a pool of [`DEFAULT_CONNECTIONS`] and creates the state table
+    /// if needed.
     pub async fn connect(url: &str) -> Result<Self, ConnectError> {
-        let pg = Pg::connect(url, SCHEMA).await?;
+        Self::connect_with(url, DEFAULT_CONNECTIONS).await
+    }
+
+    /// Connects to `url` with a pool of at most `connections`, one per client that runs at
+    /// once, and creates the state table if needed.
+    pub async fn connect_with(url: &str, connections: usize) -> Result<Self, ConnectError> {
+        let pg = Pg::connect(url, SCHEMA, connections).await?;
         Ok(Self {
             descriptor: descriptor(&pg),
             pg,

@@ -33,7 +33,12 @@ fn benched() -> impl Iterator<Item = &'static registry::Entry> {
 }
 const VALUE_SIZE: usize = 256;
 /// Backends CI provides (from the images ci/images/build makes, or natively).
-const IN_CI: [Backend; 3] = [Backend::Postgres, Backend::Redis, Backend::Nats];
+const IN_CI: [Backend; 4] = [
+    Backend::Postgres,
+    Backend::Redis,
+    Backend::Valkey,
+    Backend::Nats,
+];
 
 fn quick() -> bool {
     std::env::var("STATEBENCH_BENCH_QUICK").is_ok_and(|v| v == "1" || v == "true")
@@ -213,6 +218,7 @@ fn adapters(c: &mut Criterion) {
             .map(|s| (s.backend, (s.url.clone(), s.info.provisioning.clone())))
             .collect(),
         http_url: resolved.http_url.clone(),
+        ..Provided::default()
     };
     let keys = prefix();
     for entry in benched() {

@@ -192,4 +192,9 @@ pub struct RunArgs {
     /// A YAML file with provisioning, images and URLs per backend.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Threads that run the clients (default 1). With 1, every worker and every
+    /// connection's task run on one thread and wake each other without crossing threads;
+    /// more threads are for stores on other machines, when one thread's CPU is the limit.
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub threads: Option<String>,
 }

@@ -4,7 +4,7 @@
 //!
 //! ```yaml
 //! provision: auto            # or per backend: {postgres: native, redis: docker}
-//! images: {postgres: statebench/postgres:15-bookworm}
+//! images: {postgres: statebench/postgres:17-trixie}
 //! urls: {nats: nats://10.0.0.5:4222, http: http://my-service:8080}
 //! persistence: {redis: off}  # durable (the pinned settings) unless named
 //! ```

@@ -74,7 +74,8 @@ fn run_command(args: RunArgs) -> anyhow::Result<ExitCode> {
     let named = !args.adapters.is_empty();
     let options = RunOptions::from_args(args)?;
     output::prepare(&options.out)?;
-    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let runtime =
+        statebench::options::runtime(options.threads).context("cannot start the async runtime")?;
     let cancel = CancellationToken::new();
     let results = runtime.block_on(async {
         let watcher = tokio::spawn(watch_ctrl_c(cancel.clone()));
@@ -162,7 +163,8 @@ fn ab_command(args: AbArgs) -> anyhow::Result<ExitCode> {
         None => gate::Gate::default(),
     };
     let (out, sides) = statebench::ab::sides(&args)?;
-    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let runtime = statebench::options::runtime(sides[0].options.threads)
+        .context("cannot start the async runtime")?;
     let cancel = CancellationToken::new();
     let results = runtime.block_on(async {
         let watcher = tokio::spawn(watch_ctrl_c(cancel.clone()));

@@ -83,6 +83,8 @@ pub struct RunOptions {
     pub subjects: Vec<statebench_suites::Subject>,
     /// Faults put in front of subjects.
     pub inject: Injections,
+    /// Threads of the async runtime that runs the clients (see [`runtime`]).
+    pub threads: usize,
 }
 
 impl RunOptions {
@@ -126,6 +128,10 @@ impl RunOptions {
         };
         let servers = crate::config::resolve(args.config.as_deref(), args.provision.as_deref())?;
         let out = args.out.unwrap_or_else(default_out);
+        let threads = match &args.threads {
+            Some(text) => threads(text)?,
+            None => DEFAULT_THREADS,
+        };
         Ok(Self {
             adapters,
             suites,
@@ -137,6 +143,7 @@ impl RunOptions {
             servers,
             subjects: Vec::new(),
             inject,
+            threads,
         })
     }
 }
@@ -196,6 +203,36 @@ fn trials(text: &str) -> Result<u32, InvalidInput> {
             "--trials must be a whole number from 1 to {MAX_TRIALS}, got `{text}`"
         ))),
     }
+}
+
+/// Client threads unless `--threads` says otherwise. Measured with ci/bench-peers on 2 cores
+/// shared with the servers (README, "Peer parity"): one thread wakes no other thread between
+/// a worker and its connection, and leaves the other core to the server.
+pub const DEFAULT_THREADS: usize = 1;
+/// Most client threads: far more than any machine's cores, few enough to catch a typo.
+const MAX_THREADS: usize = 1024;
+
+fn threads(text: &str) -> Result<usize, InvalidInput> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_THREADS).contains(&n) => Ok(n),
+        _ => Err(invalid(format!(
+            "--threads must be a whole number from 1 to {MAX_THREADS}, got `{text}`"
+        ))),
+    }
+}
+
+/// The async runtime of a run with `threads` client threads: a current-thread runtime for
+/// one (the workers, the connections' tasks and the engine's monitor share it), else a
+/// multi-threaded one with that many workers.
+pub fn runtime(threads: usize) -> std::io::Result<tokio::runtime::Runtime> {
+    let mut builder = if threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.worker_threads(threads);
+        builder
+    };
+    builder.enable_all().build()
 }
 
 fn positive_seconds(text: &str) -> Result<Duration, InvalidInput> {
@@ -258,7 +295,12 @@ mod tests {
 
     #[test]
     fn bad_values_are_refused_with_the_reason() {
-        let cases: [(RunArgs, &str); 8] = [
+        let cases: [(RunArgs, &str); 10] = [
+            (
+                args(|a| a.threads = Some("0".into())),
+                "--threads must be a whole number from 1",
+            ),
+            (args(|a| a.threads = Some("two".into())), "got `two`"),
             (
                 args(|a| a.trials = Some("0".into())),
                 "--trials must be a whole number from 1",

@@ -27,7 +27,15 @@ pub struct Provided {
     pub servers: BTreeMap<Backend, (String, String)>,
     /// An external service for `http`, when given.
     pub http_url: Option<String>,
+    /// The most operations a subject has in flight at once in this run (its busiest step's
+    /// workers): each PostgreSQL pool opens that many connections at most, and at least
+    /// [`FEWEST_CONNECTIONS`].
+    pub clients: usize,
 }
+
+/// Connections a PostgreSQL pool may open whatever the run's steps: loading the keys and the
+/// conformance suite's racing writers run 16 operations at once.
+pub const FEWEST_CONNECTIONS: usize = 16;
 
 impl Provided {
     fn url(&self, backend: Backend) -> Result<&str, String> {
@@ -35,6 +43,11 @@ impl Provided {
             .get(&backend)
             .map(|(url, _)| url.as_str())
             .ok_or_else(|| format!("no {backend} server"))
+    }
+
+    /// The size of each PostgreSQL pool.
+    fn connections(&self) -> usize {
+        self.clients.max(FEWEST_CONNECTIONS)
     }
 
     fn label(&self, backends: &[Backend]) -> String {
@@ -106,6 +119,22 @@ pub const ADAPTERS: &[Entry] = &[
         needs: &[Backend::Postgres, Backend::Redis],
         subjects: &["cache-aside", "cache-aside-gated"],
         make: |p| Box::pin(cache_aside(p)),
+    },
+    Entry {
+        name: "valkey",
+        about: "distributed cache as the primary store on Valkey: the redis adapter over valkey-server",
+        default: true,
+        needs: &[Backend::Valkey],
+        subjects: &["valkey"],
+        make: |p| Box::pin(valkey(p)),
+    },
+    Entry {
+        name: "cache-aside-valkey",
+        about: "Valkey in front of PostgreSQL; policy delete-after-write, as cache-aside",
+        default: true,
+        needs: &[Backend::Postgres, Backend::Valkey],
+        subjects: &["cache-aside-valkey"],
+        make: |p| Box::pin(cache_aside_valkey(p)),
     },
     Entry {
         name: "pg-eventlog",
@@ -294,7 +323,7 @@ fn broken_cache() -> Made {
 }
 
 async fn postgres(p: &Provided) -> Result<Made, String> {
-    let store = Postgres::connect(p.url(Backend::Postgres)?)
+    let store = Postgres::connect_with(p.url(Backend::Postgres)?, p.connections())
         .await
         .map_err(failed("postgres"))?;
     Ok(one(subject(
@@ -315,9 +344,38 @@ async fn redis(p: &Provided) -> Result<Made, String> {
     )))
 }
 
-async fn cache_aside(p: &Provided) -> Result<Made, String> {
+async fn valkey(p: &Provided) -> Result<Made, String> {
+    let store = RedisStore::connect(p.url(Backend::Valkey)?)
+        .await
+        .map_err(failed("valkey"))?;
+    Ok(one(subject(
+        "valkey",
+        Target::State(Arc::new(store)),
+        p.label(&[Backend::Valkey]),
+    )))
+}
+
+async fn cache_aside_valkey(p: &Provided) -> Result<Made, String> {
     let truth = Arc::new(
         Postgres::connect(p.url(Backend::Postgres)?)
+            .await
+            .map_err(failed("cache-aside-valkey"))?,
+    );
+    let cache = Redis::connect(p.url(Backend::Valkey)?)
+        .await
+        .map_err(failed("cache-aside-valkey"))?;
+    let label = p.label(&[Backend::Postgres, Backend::Valkey]);
+    let plain = CacheAside::new(truth, cache, Policy::DeleteAfterWrite);
+    Ok(one(Subject::layered(
+        "cache-aside-valkey",
+        Arc::new(plain),
+        label,
+    )))
+}
+
+async fn cache_aside(p: &Provided) -> Result<Made, String> {
+    let truth = Arc::new(
+        Postgres::connect_with(p.url(Backend::Postgres)?, p.connections())
             .await
             .map_err(failed("cache-aside"))?,
     );
@@ -339,7 +397,7 @@ async fn cache_aside(p: &Provided) -> Result<Made, String> {
 async fn pg_eventlog(p: &Provided) -> Result<Made, String> {
     let url = p.url(Backend::Postgres)?;
     let store = Arc::new(
-        PgEventLog::connect(url)
+        PgEventLog::connect_with(url, p.connections())
             .await
             .map_err(failed("pg-eventlog"))?,
     );
@@ -387,12 +445,13 @@ async fn http(p: &Provided) -> Result<Made, String> {
     // its own process; its PostgreSQL connections live there too. It still shares this
     // machine's cores with the load generator, and the label says so.
     let url = p.url(Backend::Postgres)?.to_owned();
+    let connections = p.connections();
     let (described_tx, described_rx) = tokio::sync::oneshot::channel();
     let service = statebench_service::spawn_dedicated(
         statebench_suites::engine::available_cpus(),
         move || {
             Box::pin(async move {
-                let behind = Postgres::connect(&url)
+                let behind = Postgres::connect_with(&url, connections)
                     .await
                     .map_err(|e| format!("its PostgreSQL: {e}"))?;
                 let _ = described_tx.send(behind.descriptor().clone());

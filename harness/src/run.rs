@@ -163,6 +163,7 @@ fn skeleton(options: &RunOptions, first: &RunOptions) -> Results {
             seed: first.seed,
             trials: first.trials,
             inject: options.inject.normalized(),
+            threads: Some(first.threads),
         },
         machine: machine::describe(),
         servers: Vec::new(),
@@ -172,6 +173,18 @@ fn skeleton(options: &RunOptions, first: &RunOptions) -> Results {
         trials: Vec::new(),
         consistency: Vec::new(),
     }
+}
+
+/// The most operations one subject has in flight at once in the suites `options` runs.
+fn busiest(options: &RunOptions) -> usize {
+    let w = &options.workload;
+    let busiest = |suite: &Suite| match suite {
+        Suite::Conformance => 0,
+        Suite::Latency => w.open.max_in_flight,
+        Suite::Throughput => w.closed.concurrency.iter().copied().max().unwrap_or(0),
+        Suite::Consistency => w.consistency.clients,
+    };
+    options.suites.iter().map(busiest).max().unwrap_or(0)
 }
 
 /// Provides a side's servers and makes its subjects; what could not be made is recorded in
@@ -203,6 +216,7 @@ async fn start_side(
             .map(|s| (s.backend, (s.url.clone(), label(&s.info))))
             .collect(),
         http_url: options.servers.http_url.clone(),
+        clients: busiest(options),
     };
     let network = options.suites.contains(&Suite::Consistency)
         && options
@@ -695,8 +709,13 @@ async fn provide_all(
         }
         match result {
             Ok(server) => {
+                let version = server
+                    .info
+                    .version
+                    .as_deref()
+                    .unwrap_or("version not stated");
                 progress.note(&format!(
-                    "{backend}: {} in {:.1} s",
+                    "{backend}: {version}, {} in {:.1} s",
                     label(&server.info),
                     took.as_secs_f64()
                 ));
@@ -715,6 +734,8 @@ async fn provide_all(
                 .or_insert_with(|| "interrupted".to_owned());
         }
     }
+    // In the backends' order, not the order they happened to answer in.
+    servers.sort_by_key(|s| s.backend);
     (servers, unavailable)
 }
 

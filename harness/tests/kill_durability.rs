@@ -206,6 +206,11 @@ fn acknowledged_writes_through_sigkill_on_native_servers() {
         ),
         ("redis, persistence off", Backend::Redis, Persistence::Off),
         (
+            "valkey, appendfsync everysec",
+            Backend::Valkey,
+            Persistence::Durable,
+        ),
+        (
             "jetstream, file storage",
             Backend::Nats,
             Persistence::Durable,
@@ -215,7 +220,7 @@ fn acknowledged_writes_through_sigkill_on_native_servers() {
         let measured = with_server(backend, "native", persistence, |server| async move {
             match backend {
                 Backend::Postgres => postgres(server, rounds).await,
-                Backend::Redis => redis(server, rounds).await,
+                Backend::Redis | Backend::Valkey => redis(server, rounds).await,
                 _ => jetstream(server, rounds).await,
             }
         });

@@ -13,12 +13,15 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use support::{no_containers_left, processes_with_parent, server_dirs, server_processes, usable};
 
-const REAL: &str = "postgres,redis,cache-aside,pg-eventlog,jetstream,http,kurrentdb";
-const SUBJECTS: [&str; 7] = [
+const REAL: &str =
+    "postgres,redis,valkey,cache-aside,cache-aside-valkey,pg-eventlog,jetstream,http,kurrentdb";
+const SUBJECTS: [&str; 9] = [
     "postgres",
     "redis",
+    "valkey",
     "cache-aside",
     "cache-aside-gated",
+    "cache-aside-valkey",
     "pg-eventlog",
     "jetstream",
     "http",
@@ -113,12 +116,26 @@ fn check_full_run(run: &Run, mode: &str) {
         .collect();
     assert_eq!(
         servers,
-        BTreeSet::from(["nats", "postgres", "redis"]),
+        BTreeSet::from(["nats", "postgres", "redis", "valkey"]),
         "stderr:\n{}",
         run.stderr
     );
     for server in r["servers"].as_array().unwrap() {
         assert_eq!(server["provisioning"], mode, "{server}");
+        // The version as the server states it: Valkey is not Redis under another name.
+        let stated = match server["backend"].as_str().unwrap() {
+            "postgres" => "PostgreSQL ",
+            "redis" => "Redis ",
+            "valkey" => "Valkey ",
+            "nats" => "NATS ",
+            other => panic!("unexpected server {other}"),
+        };
+        assert!(
+            server["version"]
+                .as_str()
+                .is_some_and(|v| v.starts_with(stated)),
+            "{server}"
+        );
         if mode == "docker" {
             assert!(
                 server["image_id"]

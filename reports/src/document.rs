@@ -226,6 +226,7 @@ fn subjects(r: &Results) -> Vec<Block> {
     if !r.servers.is_empty() {
         let mut servers = Table::new(&[
             ("server", false),
+            ("version", false),
             ("provisioning", false),
             ("image or binary", false),
             ("image id", false),
@@ -238,6 +239,7 @@ fn subjects(r: &Results) -> Vec<Block> {
                 .map(|id| id.chars().take(19).collect::<String>());
             servers.rows.push(vec![
                 s.backend.clone(),
+                s.version.clone().unwrap_or_else(|| "not stated".into()),
                 s.provisioning.clone(),
                 s.image
                     .clone()

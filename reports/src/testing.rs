@@ -152,6 +152,7 @@ pub fn sample() -> Results {
             seed: 1,
             trials: 1,
             inject: Vec::new(),
+            threads: None,
         },
         machine: Machine {
             os: "linux".into(),

@@ -163,6 +163,10 @@ pub struct RunConfig {
     /// `latency=200us`, `memory:state:errors=0.5%`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inject: Vec<String>,
+    /// Threads that ran the clients (`run --threads`); absent in results written before it
+    /// was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<usize>,
 }
 
 fn one() -> u32 {
@@ -189,8 +193,12 @@ pub struct Machine {
 /// A server the run used.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServerInfo {
-    /// `postgres`, `redis`, `nats`, `kurrentdb`.
+    /// `postgres`, `redis`, `valkey`, `nats`, `kurrentdb`.
     pub backend: String,
+    /// The server's name and version as it states them (`PostgreSQL 17.12`), when it
+    /// answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
     /// `docker`, `native` or `external`.
     pub provisioning: String,
     /// How it was reached, password hidden.

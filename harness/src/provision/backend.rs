@@ -1,7 +1,14 @@
-//! What the harness knows about each backend: names, pinned images and server settings,
-//! the URL it is reached at, and how to tell that it is ready.
+//! What the harness knows about each backend, in one place per backend (`backends/`): its
+//! name, pinned image and server settings, how to run it natively, the URL it is reached
+//! at, and how to tell that it is ready. [`Backend`] names them; [`Kind`] is what each
+//! one implements. Adding a backend is adding a file there, a variant, and its arm in
+//! [`Backend::kind`].
 
+use super::backends;
+use async_trait::async_trait;
+use rustix::process::Signal;
 use std::fmt;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// A server statebench can provide.
@@ -11,10 +18,71 @@ pub enum Backend {
     Postgres,
     /// Redis: `redis`, `cache-aside`.
     Redis,
+    /// Valkey, the open-source fork of Redis: `valkey`, `cache-aside-valkey`.
+    Valkey,
     /// NATS with JetStream: `jetstream`.
     Nats,
     /// KurrentDB: `kurrentdb`.
     KurrentDb,
+}
+
+/// The fixed facts of a backend.
+pub(super) struct Facts {
+    /// The name in settings, config files and messages.
+    pub name: &'static str,
+    /// The official image, pinned by tag.
+    pub image: &'static str,
+    /// The port the server listens on inside its container.
+    pub container_port: u16,
+    /// The container's command before the server settings (the program, where the image
+    /// wants one).
+    pub container_program: &'static [&'static str],
+    /// URL schemes of its servers; the first is the one the harness writes.
+    pub schemes: &'static [&'static str],
+    /// The signal that stops the server cleanly.
+    pub stop_signal: Signal,
+}
+
+/// How a backend runs from installed binaries: `{dir}` (a fresh directory with `data`
+/// and `socket` in it) and `{port}` are filled in; the server settings follow `args`.
+pub(super) struct Native {
+    /// The server program.
+    pub program: PathBuf,
+    /// A step run once before the first start (PostgreSQL's initdb).
+    pub setup: Option<(PathBuf, Vec<String>)>,
+    /// The arguments before the server settings.
+    pub args: Vec<String>,
+    /// The user it runs as (uid, gid), when not the harness's.
+    pub user: Option<(u32, u32)>,
+}
+
+/// One backend: what statebench knows about it. Implemented once per backend, in
+/// `provision/backends/`.
+#[async_trait]
+pub(super) trait Kind: Sync {
+    /// Its fixed facts.
+    fn facts(&self) -> &Facts;
+
+    /// The server settings, stated explicitly and the same in a container and a native
+    /// process: what survives a crash (as `persistence` says) and limits.
+    fn server_args(&self, persistence: Persistence) -> Result<Vec<String>, String>;
+
+    /// How to run it from installed binaries, or why it cannot be.
+    fn native(&self) -> Result<Native, String>;
+
+    /// One readiness probe: connects as the adapters do; returns the server's name and
+    /// version as it states them (`PostgreSQL 17.12`).
+    async fn probe(&self, url: &str) -> Result<String, String>;
+
+    /// Environment of the container: what the official image reads.
+    fn container_env(&self, _password: &str) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
+
+    /// The URL of its server on `127.0.0.1:port`, with `password` where it has one.
+    fn local_url(&self, port: u16, _password: &str) -> String {
+        format!("{}://127.0.0.1:{port}", self.facts().schemes[0])
+    }
 }
 
 /// A password for one server, fresh per call: servers are reachable by other local users.
@@ -32,14 +100,14 @@ pub fn fresh_password() -> String {
 /// harness-started servers, named in the config file (`persistence: {redis: off}`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Persistence {
-    /// The pinned settings: PostgreSQL `fsync=on`, `synchronous_commit=on`; Redis an
-    /// append-only file synced every second and no RDB snapshots; NATS JetStream's file
-    /// store as the server syncs it.
+    /// The pinned settings: PostgreSQL `fsync=on`, `synchronous_commit=on`; Redis and
+    /// Valkey an append-only file synced every second and no RDB snapshots; NATS
+    /// JetStream's file store as the server syncs it.
     #[default]
     Durable,
     /// Nothing kept on purpose, to measure what durability costs and what a kill loses:
-    /// Redis with neither an append-only file nor RDB snapshots; PostgreSQL with
-    /// `fsync=off`, `synchronous_commit=off`, `full_page_writes=off`. Never a default.
+    /// Redis and Valkey with neither an append-only file nor RDB snapshots; PostgreSQL
+    /// with `fsync=off`, `synchronous_commit=off`, `full_page_writes=off`. Never a default.
     Off,
 }
 
@@ -76,16 +144,28 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(15);
 
 impl Backend {
     /// Every backend.
-    pub const ALL: [Self; 4] = [Self::Postgres, Self::Redis, Self::Nats, Self::KurrentDb];
+    pub const ALL: [Self; 5] = [
+        Self::Postgres,
+        Self::Redis,
+        Self::Valkey,
+        Self::Nats,
+        Self::KurrentDb,
+    ];
+
+    /// What the harness knows about it.
+    pub(super) fn kind(self) -> &'static dyn Kind {
+        match self {
+            Self::Postgres => &backends::postgres::POSTGRES,
+            Self::Redis => &backends::redis::REDIS,
+            Self::Valkey => &backends::valkey::VALKEY,
+            Self::Nats => &backends::nats::NATS,
+            Self::KurrentDb => &backends::kurrentdb::KURRENTDB,
+        }
+    }
 
     /// The name in settings, config files and messages.
     pub fn name(self) -> &'static str {
-        match self {
-            Self::Postgres => "postgres",
-            Self::Redis => "redis",
-            Self::Nats => "nats",
-            Self::KurrentDb => "kurrentdb",
-        }
+        self.kind().facts().name
     }
 
     /// The backend of that name.
@@ -105,128 +185,48 @@ impl Backend {
 
     /// The official image, pinned by tag.
     pub fn default_image(self) -> &'static str {
-        match self {
-            Self::Postgres => "postgres:17",
-            Self::Redis => "redis:7.4",
-            Self::Nats => "nats:2.10",
-            Self::KurrentDb => "docker.kurrent.io/kurrent-latest/kurrentdb:25.1",
-        }
+        self.kind().facts().image
     }
 
     /// The port the server listens on inside its container.
     pub fn container_port(self) -> u16 {
-        match self {
-            Self::Postgres => 5432,
-            Self::Redis => 6379,
-            Self::Nats => 4222,
-            Self::KurrentDb => 2113,
-        }
+        self.kind().facts().container_port
     }
 
     /// Environment of the container: what the official images read.
     pub fn container_env(self, password: &str) -> Vec<(&'static str, String)> {
-        match self {
-            Self::Postgres => vec![("POSTGRES_PASSWORD", password.to_owned())],
-            Self::KurrentDb => vec![
-                ("KURRENTDB_INSECURE", "true".to_owned()),
-                ("KURRENTDB_RUN_PROJECTIONS", "None".to_owned()),
-            ],
-            Self::Redis | Self::Nats => Vec::new(),
-        }
+        self.kind().container_env(password)
     }
 
     /// The container's command: the program where the image wants one, then the server
     /// settings.
     pub fn container_args(self, persistence: Persistence) -> Result<Vec<String>, String> {
-        let mut args = match self {
-            Self::Postgres => vec!["postgres".to_owned()],
-            Self::Redis => vec!["redis-server".to_owned()],
-            Self::Nats => owned(&["-js", "-sd", "/data/jetstream"]),
-            Self::KurrentDb => Vec::new(),
-        };
+        let mut args = owned(self.kind().facts().container_program);
         args.extend(self.server_args(persistence)?);
         Ok(args)
     }
 
-    /// The server settings, stated explicitly and the same in a container and a native
-    /// process: what survives a crash (as `persistence` says) and limits.
+    /// The server settings, the same in a container and a native process.
     pub fn server_args(self, persistence: Persistence) -> Result<Vec<String>, String> {
-        use Persistence::{Durable, Off};
-        let args: &[&str] = match (self, persistence) {
-            (Self::Postgres, Durable) => &[
-                "-c",
-                "fsync=on",
-                "-c",
-                "synchronous_commit=on",
-                "-c",
-                "full_page_writes=on",
-                "-c",
-                "max_connections=300",
-            ],
-            (Self::Postgres, Off) => &[
-                "-c",
-                "fsync=off",
-                "-c",
-                "synchronous_commit=off",
-                "-c",
-                "full_page_writes=off",
-                "-c",
-                "max_connections=300",
-            ],
-            (Self::Redis, Durable) => &[
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "everysec",
-                "--save",
-                "",
-            ],
-            (Self::Redis, Off) => &["--appendonly", "no", "--save", ""],
-            // JetStream's storage is the stream's, which the jetstream adapter makes a file
-            // store; the server syncs it every 2 minutes (its default sync_interval).
-            (Self::Nats | Self::KurrentDb, Durable) => &[],
-            (Self::Nats | Self::KurrentDb, Off) => {
-                return Err(format!(
-                    "{self}: persistence `off` is not offered (it is for postgres and redis)"
-                ));
-            }
-        };
-        Ok(owned(args))
+        self.kind().server_args(persistence)
     }
 
-    /// The signal that stops the server cleanly. PostgreSQL's SIGINT is a fast shutdown:
-    /// its SIGTERM would wait for every client to disconnect.
-    pub fn stop_signal(self) -> rustix::process::Signal {
-        match self {
-            Self::Postgres => rustix::process::Signal::INT,
-            Self::Redis | Self::Nats | Self::KurrentDb => rustix::process::Signal::TERM,
-        }
+    /// The signal that stops the server cleanly.
+    pub fn stop_signal(self) -> Signal {
+        self.kind().facts().stop_signal
     }
 
-    /// The URL of a server of this backend listening on `127.0.0.1:port`; `password` for
-    /// PostgreSQL.
-    pub fn local_url(self, port: u16, password: Option<&str>) -> String {
-        match self {
-            Self::Postgres => match password {
-                Some(p) => format!("postgres://postgres:{p}@127.0.0.1:{port}/postgres"),
-                None => format!("postgres://postgres@127.0.0.1:{port}/postgres"),
-            },
-            Self::Redis => format!("redis://127.0.0.1:{port}"),
-            Self::Nats => format!("nats://127.0.0.1:{port}"),
-            Self::KurrentDb => format!("kurrentdb://127.0.0.1:{port}?tls=false"),
-        }
+    /// The URL of a server of this backend listening on `127.0.0.1:port`, with `password`
+    /// where the backend has one (PostgreSQL).
+    pub fn local_url(self, port: u16, password: &str) -> String {
+        self.kind().local_url(port, password)
     }
 
     /// Refuses a URL that cannot be one of this backend's.
     pub fn check_url(self, url: &str) -> Result<(), String> {
         let parsed =
             url::Url::parse(url).map_err(|e| format!("malformed URL `{}`: {e}", redact(url)))?;
-        let schemes: &[&str] = match self {
-            Self::Postgres => &["postgres", "postgresql"],
-            Self::Redis => &["redis"],
-            Self::Nats => &["nats", "tls"],
-            Self::KurrentDb => &["kurrentdb", "esdb", "kurrentdb+discover", "esdb+discover"],
-        };
+        let schemes = self.kind().facts().schemes;
         if !schemes.contains(&parsed.scheme()) {
             return Err(format!(
                 "URL `{}` is not a {self} URL (expected {}://…)",
@@ -240,53 +240,21 @@ impl Backend {
         Ok(())
     }
 
-    /// One readiness probe: connects as the adapters do.
-    async fn probe(self, url: &str) -> Result<(), String> {
-        use statebench_adapters::{jetstream, kurrentdb, postgres, redis_conn};
-        match self {
-            Self::Postgres => postgres::Postgres::connect(url)
-                .await
-                .map(drop)
-                .map_err(|e| e.to_string()),
-            Self::Redis => redis_conn::Redis::connect(url)
-                .await
-                .map(drop)
-                .map_err(|e| e.to_string()),
-            Self::Nats => jetstream::JetStream::connect(url)
-                .await
-                .map(drop)
-                .map_err(|e| e.to_string()),
-            Self::KurrentDb => {
-                let port = url::Url::parse(url)
-                    .ok()
-                    .and_then(|u| u.port())
-                    .unwrap_or(2113);
-                let live = format!("http://127.0.0.1:{port}/health/live");
-                let client = reqwest::Client::builder()
-                    .timeout(Duration::from_secs(5))
-                    .build()
-                    .map_err(|e| e.to_string())?;
-                let answered = client.get(&live).send().await.map_err(|e| e.to_string())?;
-                if !answered.status().is_success() {
-                    return Err(format!("{live} answered {}", answered.status()));
-                }
-                kurrentdb::KurrentDb::connect(url)
-                    .await
-                    .map(drop)
-                    .map_err(|e| e.to_string())
-            }
+    /// Asks the server once for its name and version, as it states them.
+    pub async fn version(self, url: &str) -> Result<String, String> {
+        match tokio::time::timeout(PROBE_TIMEOUT, self.kind().probe(url)).await {
+            Ok(answer) => answer,
+            Err(_) => Err(format!("no answer within {PROBE_TIMEOUT:?}")),
         }
     }
 
-    /// Probes until the server answers or `limit` passes.
-    pub async fn wait_ready(self, url: &str, limit: Duration) -> Result<(), String> {
+    /// Probes until the server answers or `limit` passes; returns its name and version.
+    pub async fn wait_ready(self, url: &str, limit: Duration) -> Result<String, String> {
         let start = Instant::now();
         loop {
-            let probe = tokio::time::timeout(PROBE_TIMEOUT, self.probe(url)).await;
-            let error = match probe {
-                Ok(Ok(())) => return Ok(()),
-                Ok(Err(e)) => e,
-                Err(_) => format!("no answer within {PROBE_TIMEOUT:?}"),
+            let error = match self.version(url).await {
+                Ok(version) => return Ok(version),
+                Err(e) => e,
             };
             if start.elapsed() > limit {
                 return Err(format!("did not answer within {limit:?}: {error}"));
@@ -319,6 +287,7 @@ mod tests {
         assert!(wrong.contains("not a redis URL"), "{wrong}");
         let malformed = Backend::Nats.check_url("nats//oops").unwrap_err();
         assert!(malformed.starts_with("malformed URL"), "{malformed}");
+        assert!(Backend::Valkey.check_url("redis://127.0.0.1:6379").is_ok());
     }
 
     #[test]
@@ -331,5 +300,27 @@ mod tests {
             "STATEBENCH_KURRENTDB_URL"
         );
         assert_eq!(Backend::Nats.image_variable(), "STATEBENCH_NATS_IMAGE");
+        assert_eq!(Backend::Valkey.image_variable(), "STATEBENCH_VALKEY_IMAGE");
+    }
+
+    #[test]
+    fn every_backend_states_its_settings_and_a_url_it_accepts() {
+        for b in Backend::ALL {
+            let url = b.local_url(5000, "pw");
+            assert_eq!(b.check_url(&url), Ok(()), "{b}: {url}");
+            assert!(b.server_args(Persistence::Durable).is_ok(), "{b}");
+            assert!(b.container_args(Persistence::Durable).is_ok(), "{b}");
+        }
+        // The two Redis servers take the same settings, each its own program.
+        let redis = Backend::Redis.container_args(Persistence::Durable).unwrap();
+        let valkey = Backend::Valkey
+            .container_args(Persistence::Durable)
+            .unwrap();
+        assert_eq!(redis[0], "redis-server");
+        assert_eq!(valkey[0], "valkey-server");
+        assert_eq!(redis[1..], valkey[1..]);
+        assert!(
+            redis.contains(&"appendonly".to_owned()) || redis.contains(&"--appendonly".to_owned())
+        );
     }
 }

@@ -145,17 +145,21 @@ pub async fn start(
         docker: docker.clone(),
         stop_signal: backend.stop_signal(),
     };
-    let url = backend.local_url(host_port, Some(&password));
+    let url = backend.local_url(host_port, &password);
     let ready = tokio::select! {
         ready = backend.wait_ready(&url, READY_TIMEOUT) => ready,
         why = exited(&container.inner) => Err(why),
     };
-    if let Err(e) = ready {
-        container.remove().await;
-        return Err(e);
-    }
+    let version = match ready {
+        Ok(version) => version,
+        Err(e) => {
+            container.remove().await;
+            return Err(e);
+        }
+    };
     let info = ServerInfo {
         backend: backend.to_string(),
+        version: Some(version),
         provisioning: "docker".into(),
         url: redact(&url),
         image: Some(image.to_owned()),

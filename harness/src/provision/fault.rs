@@ -330,7 +330,7 @@ impl Control {
     /// Waits until the restarted server answers, or it exits, within the ready timeout.
     async fn ready(&self, life: &mut dyn Lifecycle) -> Result<(), String> {
         tokio::select! {
-            ready = self.backend.wait_ready(&self.url, READY_TIMEOUT) => ready,
+            ready = self.backend.wait_ready(&self.url, READY_TIMEOUT) => ready.map(drop),
             why = life.exited() => Err(why),
         }
     }

@@ -6,6 +6,7 @@
 //! harness started can be killed, paused and restarted through its [`FaultTarget`].
 
 mod backend;
+mod backends;
 mod docker;
 mod fault;
 mod native;
@@ -134,7 +135,7 @@ pub async fn provide(
 ) -> Result<Server, String> {
     let persistence = settings.persistence(backend);
     match settings.mode(backend) {
-        Mode::External => external(backend, settings),
+        Mode::External => external(backend, settings).await,
         Mode::Docker => docker::start(backend, &settings.image(backend), persistence).await,
         Mode::Native => native::start(backend, persistence).await,
         Mode::Auto => {
@@ -143,7 +144,7 @@ pub async fn provide(
                     "{backend}: using the given URL {}",
                     backend::redact(url)
                 ));
-                return external(backend, settings);
+                return external(backend, settings).await;
             }
             let mut reasons = Vec::new();
             match docker::engine().await {
@@ -171,7 +172,9 @@ pub async fn provide(
     }
 }
 
-fn external(backend: Backend, settings: &Settings) -> Result<Server, String> {
+/// A server at a URL the user gave. Its version is asked once; one that does not answer
+/// yet is no error here (its adapters say what is wrong when they connect).
+async fn external(backend: Backend, settings: &Settings) -> Result<Server, String> {
     let url = settings.urls.get(&backend).cloned().ok_or_else(|| {
         format!(
             "no URL given: set {} or `urls.{backend}` in the config file",
@@ -179,10 +182,12 @@ fn external(backend: Backend, settings: &Settings) -> Result<Server, String> {
         )
     })?;
     backend.check_url(&url)?;
+    let version = backend.version(&url).await.ok();
     Ok(Server {
         backend,
         info: statebench_suites::results::ServerInfo {
             backend: backend.to_string(),
+            version,
             provisioning: "external".into(),
             url: backend::redact(&url),
             image: None,

@@ -1,9 +1,10 @@
 //! Backends as local server processes: installed binaries (PATH, the Debian
-//! `/usr/lib/postgresql/*/bin` layout, Homebrew), a fresh temporary directory, a free loopback
+//! `/usr/lib/postgresql/*/bin` layout, Homebrew; what to run is the backend's
+//! [`Kind::native`](super::backend::Kind::native)), a fresh temporary directory, a free loopback
 //! port, each in its own process group, stopped and deleted afterwards. PostgreSQL refuses to
 //! run as root, so as root it runs as the `postgres` user (or `nobody`).
 
-use super::backend::{Backend, Persistence, fresh_password, owned};
+use super::backend::{Backend, Persistence, fresh_password};
 use super::fault::{FaultTarget, Lifecycle, Step};
 use super::{READY_TIMEOUT, Server, free_port, log_tail};
 use crate::cleanup::{Resource, Token, register};
@@ -163,31 +164,10 @@ fn spawn(launch: &Launch, dir: &Path) -> Result<(Child, Token), String> {
     Ok((child, token))
 }
 
-/// Directories that may hold server binaries, most preferred first.
-fn search_dirs(backend: Backend) -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = Vec::new();
-    if backend == Backend::Postgres {
-        // Debian keeps each major version apart; prefer the newest.
-        let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|e| Some((e.file_name().to_str()?.parse().ok()?, e.path().join("bin"))))
-            .collect();
-        versions.sort_by_key(|v| std::cmp::Reverse(v.0));
-        dirs.extend(versions.into_iter().map(|(_, dir)| dir));
-        for brew in ["/opt/homebrew/opt", "/usr/local/opt"] {
-            let mut found: Vec<PathBuf> = std::fs::read_dir(brew)
-                .into_iter()
-                .flatten()
-                .flatten()
-                .filter(|e| e.file_name().to_string_lossy().starts_with("postgresql"))
-                .map(|e| e.path().join("bin"))
-                .collect();
-            found.sort();
-            dirs.extend(found.into_iter().rev());
-        }
-    }
+/// Directories that may hold server binaries, `preferred` first, then PATH and the usual
+/// places.
+fn search_dirs(preferred: Vec<PathBuf>) -> Vec<PathBuf> {
+    let mut dirs = preferred;
     if let Some(path) = std::env::var_os("PATH") {
         dirs.extend(std::env::split_paths(&path));
     }
@@ -203,9 +183,10 @@ fn search_dirs(backend: Backend) -> Vec<PathBuf> {
     dirs
 }
 
-/// The first directory that holds every one of `names`.
-fn find(backend: Backend, names: &[&str]) -> Result<PathBuf, String> {
-    search_dirs(backend)
+/// The first directory (of `preferred`, then PATH and the usual places) that holds every
+/// one of `names`.
+pub(super) fn find(names: &[&str], preferred: Vec<PathBuf>) -> Result<PathBuf, String> {
+    search_dirs(preferred)
         .into_iter()
         .find(|dir| names.iter().all(|n| dir.join(n).is_file()))
         .ok_or_else(|| {
@@ -217,7 +198,7 @@ fn find(backend: Backend, names: &[&str]) -> Result<PathBuf, String> {
 }
 
 /// The user a server runs as when the harness runs as root: (uid, gid).
-fn unprivileged_user() -> Option<(u32, u32)> {
+pub(super) fn unprivileged_user() -> Option<(u32, u32)> {
     if !rustix::process::geteuid().is_root() {
         return None;
     }
@@ -302,7 +283,10 @@ fn directory(user: Option<(u32, u32)>, password: &str) -> Result<tempfile::TempD
 
 /// Starts `backend` from installed binaries and waits until it answers.
 pub async fn start(backend: Backend, persistence: Persistence) -> Result<Server, String> {
-    let (program, setup, args, user) = plan(backend, persistence)?;
+    let plan = backend.kind().native()?;
+    let mut args = plan.args;
+    args.extend(backend.server_args(persistence)?);
+    let user = plan.user;
     let password = fresh_password();
     let dir = directory(user, &password)?;
     let port = free_port()?;
@@ -315,30 +299,31 @@ pub async fn start(backend: Backend, persistence: Persistence) -> Result<Server,
             })
             .collect()
     };
-    if let Some((setup_program, setup_args)) = &setup {
+    if let Some((setup_program, setup_args)) = &plan.setup {
         set_up(setup_program, &fill(setup_args), dir.path(), user).await?;
     }
     let launch = Launch {
         args: fill(&args),
-        program,
+        program: plan.program,
         user,
         stop_signal: backend.stop_signal(),
     };
     let mut process = Process::spawn(launch, dir)?;
-    let url = backend.local_url(
-        port,
-        (backend == Backend::Postgres).then_some(password.as_str()),
-    );
+    let url = backend.local_url(port, &password);
     let ready = tokio::select! {
         ready = backend.wait_ready(&url, READY_TIMEOUT) => ready,
         why = process.exited() => Err(format!("{backend} {why}")),
     };
-    if let Err(e) = ready {
-        process.stop().await;
-        return Err(e);
-    }
+    let version = match ready {
+        Ok(version) => version,
+        Err(e) => {
+            process.stop().await;
+            return Err(e);
+        }
+    };
     let info = ServerInfo {
         backend: backend.to_string(),
+        version: Some(version),
         provisioning: "native".into(),
         url: super::backend::redact(&url),
         image: None,
@@ -379,51 +364,4 @@ async fn set_up(
         ));
     }
     Ok(())
-}
-
-type Plan = (
-    PathBuf,
-    Option<(PathBuf, Vec<String>)>,
-    Vec<String>,
-    Option<(u32, u32)>,
-);
-
-/// The program, its setup step, its arguments (`{dir}` and `{port}` filled in later), and
-/// the user it runs as.
-fn plan(backend: Backend, persistence: Persistence) -> Result<Plan, String> {
-    let settings = backend.server_args(persistence)?;
-    let with_settings = |args: &[&str]| {
-        let mut args = owned(args);
-        args.extend(settings.iter().cloned());
-        args
-    };
-    match backend {
-        Backend::Postgres => {
-            let bin = find(backend, &["initdb", "postgres"])?;
-            let initdb = owned(&[
-                "-D", "{dir}/data", "-U", "postgres", "--pwfile={dir}/socket/password",
-                "--auth=scram-sha-256", "--no-sync", "-E", "UTF8",
-            ]);
-            let args = with_settings(&[
-                "-D", "{dir}/data", "-p", "{port}", "-k", "{dir}/socket", "-c", "listen_addresses=127.0.0.1",
-            ]);
-            Ok((bin.join("postgres"), Some((bin.join("initdb"), initdb)), args, unprivileged_user()))
-        }
-        Backend::Redis => {
-            let bin = find(backend, &["redis-server"])?;
-            let args = with_settings(&[
-                "--port", "{port}", "--bind", "127.0.0.1", "--dir", "{dir}/data", "--protected-mode", "no",
-                "--daemonize", "no",
-            ]);
-            Ok((bin.join("redis-server"), None, args, None))
-        }
-        Backend::Nats => {
-            let bin = find(backend, &["nats-server"])?;
-            let args = with_settings(&["-a", "127.0.0.1", "-p", "{port}", "-js", "-sd", "{dir}/data"]);
-            Ok((bin.join("nats-server"), None, args, None))
-        }
-        Backend::KurrentDb => Err(
-            "KurrentDB is not packaged for native runs: use docker, or give STATEBENCH_KURRENTDB_URL".into(),
-        ),
-    }
 }

@@ -25,7 +25,7 @@ pub fn in_ci() -> bool {
 }
 
 /// The native servers, as their programs are named.
-pub const NATIVE_SERVERS: [&str; 3] = ["postgres", "redis-server", "nats-server"];
+pub const NATIVE_SERVERS: [&str; 4] = ["postgres", "redis-server", "valkey-server", "nats-server"];
 
 /// True when `mode` (`docker` or `native`) can run here; otherwise skips loudly, or fails
 /// in CI.
@@ -63,7 +63,7 @@ pub fn docker_missing() -> Option<String> {
     if !engine.is_ok_and(|o| o.status.success()) {
         return Some("no Docker engine answers".into());
     }
-    for backend in ["POSTGRES", "REDIS", "NATS"] {
+    for backend in ["POSTGRES", "REDIS", "VALKEY", "NATS"] {
         let variable = format!("STATEBENCH_{backend}_IMAGE");
         let Ok(image) = std::env::var(&variable) else {
             return Some(format!("{variable} is not set (ci/images/build prints it)"));

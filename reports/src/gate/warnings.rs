@@ -82,7 +82,8 @@ fn machine(b: &Machine, h: &Machine) -> Option<String> {
 fn servers(base: &[ServerInfo], head: &[ServerInfo]) -> Vec<String> {
     let mut found = Vec::new();
     let describe = |s: &ServerInfo| {
-        let mut parts = vec![s.provisioning.clone()];
+        let mut parts: Vec<String> = s.version.iter().cloned().collect();
+        parts.push(s.provisioning.clone());
         parts.extend(s.image.clone());
         parts.extend(s.image_id.clone());
         parts.extend(s.binary.clone());
