@@ -1,10 +1,13 @@
 //! The engine's own ceiling: closed-loop operations per second against `noop` (the harness
 //! alone) and `memory` (the reference store), and what recording one operation costs.
 //!
-//! `cargo bench -p statebench --bench engine` (`STATEBENCH_BENCH_QUICK=1` for a short run). Criterion reports time per operation; its
-//! throughput line is operations per second for the whole engine (all workers together).
+//! `cargo bench -p statebench --bench engine` (`STATEBENCH_BENCH_QUICK=1` for a short run).
+//! Criterion reports time per operation; its throughput line is operations per second for the
+//! whole engine (all workers together).
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{
+    BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
+};
 use statebench_adapters::memory::Memory;
 use statebench_adapters::noop::Noop;
 use statebench_suites::engine::tally::{Sample, Tally};
@@ -38,12 +41,18 @@ fn closed_loop(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     let mut group = c.benchmark_group("closed_loop");
     group.throughput(Throughput::Elements(1));
-    group.measurement_time(Duration::from_secs(5));
+    // Each sample is one phase of a million or so operations (flat sampling: every sample the
+    // same length), as runs are: phases of seconds, not of the few thousand operations
+    // criterion's linear sampling starts with, where starting the workers and waking the
+    // runtime's threads (milliseconds on a loaded machine) swamped the engine's own cost.
+    group
+        .sampling_mode(SamplingMode::Flat)
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(5));
     if std::env::var("STATEBENCH_BENCH_QUICK").is_ok_and(|v| v == "1" || v == "true") {
         group
-            .sample_size(10)
             .warm_up_time(Duration::from_millis(100))
-            .measurement_time(Duration::from_millis(200));
+            .measurement_time(Duration::from_millis(500));
     }
     // Event subjects are left out on purpose: their reads replay streams that grow with
     // every sample, which measures replay cost (the store's), not the engine.

@@ -441,28 +441,44 @@ async fn http(p: &Provided) -> Result<Made, String> {
             "external".into(),
         )));
     }
-    let behind = Postgres::connect_with(p.url(Backend::Postgres)?, p.connections())
+    // The service runs on a runtime (and worker threads) of its own, as a service would run in
+    // its own process; its PostgreSQL connections live there too. It still shares this
+    // machine's cores with the load generator, and the label says so.
+    let url = p.url(Backend::Postgres)?.to_owned();
+    let connections = p.connections();
+    let (described_tx, described_rx) = tokio::sync::oneshot::channel();
+    let service = statebench_service::spawn_dedicated(
+        statebench_suites::engine::available_cpus(),
+        move || {
+            Box::pin(async move {
+                let behind = Postgres::connect_with(&url, connections)
+                    .await
+                    .map_err(|e| format!("its PostgreSQL: {e}"))?;
+                let _ = described_tx.send(behind.descriptor().clone());
+                Ok(Arc::new(behind) as Arc<dyn StateStore>)
+            })
+        },
+    )
+    .await
+    .map_err(|e| format!("http: cannot start statebench-service: {e}"))?;
+    let described = described_rx
+        .await
+        .map_err(|_| "http: statebench-service did not describe its store".to_owned())?;
+    let store = Http::connect(&service.base, Some(&described))
         .await
         .map_err(failed("http"))?;
-    let described = behind.descriptor().clone();
-    let behind: Arc<dyn StateStore> = Arc::new(behind);
-    let (base, task) = statebench_service::spawn(behind)
-        .await
-        .map_err(|e| format!("http: cannot start statebench-service: {e}"))?;
-    let store = Http::connect(&base, Some(&described))
-        .await
-        .map_err(failed("http"));
-    let store = match store {
-        Ok(store) => store,
-        Err(e) => {
-            task.abort();
-            return Err(e);
-        }
-    };
     let label = format!(
-        "statebench-service in process; {}",
+        "statebench-service in process on its own tokio runtime ({} worker threads), sharing \
+         this machine's {} cores with the load generator; {}",
+        service.threads,
+        statebench_suites::engine::available_cpus(),
         p.label(&[Backend::Postgres])
     );
+    // Aborting the task (when the subjects are done) drops the service, which stops it.
+    let task = tokio::spawn(async move {
+        let _service = service;
+        std::future::pending::<()>().await;
+    });
     Ok(Made {
         subjects: vec![subject("http", Target::State(Arc::new(store)), label)],
         tasks: vec![task],

@@ -49,6 +49,92 @@ pub async fn spawn(
     Ok((base, task))
 }
 
+/// A service running on a runtime of its own (a thread with its own tokio runtime), so that it
+/// does not share the caller's runtime and worker threads; stops when dropped.
+pub struct Dedicated {
+    /// Where it serves: `http://127.0.0.1:<port>`.
+    pub base: String,
+    /// Worker threads of its runtime.
+    pub threads: usize,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for Dedicated {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            // Already stopped if the receiver is gone.
+            let _ = stop.send(());
+        }
+    }
+}
+
+type Making = std::pin::Pin<Box<dyn Future<Output = Result<Arc<dyn StateStore>, String>>>>;
+
+/// Starts a thread running a tokio runtime of `threads` worker threads, makes the store there
+/// with `make` (so that its connections, too, live on that runtime) and serves it on a free
+/// loopback port; returns once it listens.
+pub async fn spawn_dedicated(
+    threads: usize,
+    make: impl FnOnce() -> Making + Send + 'static,
+) -> Result<Dedicated, String> {
+    let threads = threads.max(1);
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    std::thread::Builder::new()
+        .name("statebench-service".into())
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(threads)
+                .thread_name("statebench-service")
+                .enable_all()
+                .build();
+            let runtime = match runtime {
+                Ok(runtime) => runtime,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(format!("cannot build its runtime: {e}")));
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                let listening = async {
+                    let store = make().await?;
+                    let listener =
+                        tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+                            .await
+                            .map_err(|e| e.to_string())?;
+                    let base = format!(
+                        "http://{}",
+                        listener.local_addr().map_err(|e| e.to_string())?
+                    );
+                    Ok::<_, String>((store, listener, base))
+                };
+                let (store, listener, base) = match listening.await {
+                    Ok(up) => up,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let _ = ready_tx.send(Ok(base));
+                tokio::select! {
+                    // An I/O error ends serving early; the client then sees the service as
+                    // unavailable.
+                    _ = serve(store, listener) => {}
+                    _ = stop_rx => {}
+                }
+            });
+        })
+        .map_err(|e| format!("cannot start its thread: {e}"))?;
+    let base = ready_rx
+        .await
+        .map_err(|_| "its thread ended before it listened".to_owned())??;
+    Ok(Dedicated {
+        base,
+        threads,
+        stop: Some(stop_tx),
+    })
+}
+
 fn etag(version: Version) -> HeaderValue {
     HeaderValue::from_str(&format!("\"{version}\"")).expect("a quoted number is a valid header")
 }

@@ -4,7 +4,6 @@ use crate::workload::{Distribution, OpKind, Workload};
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution as _, Zipf};
-use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// One operation to run.
@@ -43,10 +42,13 @@ impl KeySpace {
     }
 
     /// Writes the name of key `index` into `out`, replacing what was there.
+    ///
+    /// Runs once per operation: `itoa` writes the digits in a fifth of the instructions of
+    /// `write!`, whose formatting machinery was a sixth of the engine's own.
     pub fn name(&self, index: u64, out: &mut String) {
         out.clear();
-        // Writing into a String cannot fail.
-        let _ = write!(out, "{}{index}", self.prefix);
+        out.push_str(&self.prefix);
+        out.push_str(itoa::Buffer::new().format(index));
     }
 
     /// The number of keys loaded before the trials.
@@ -228,6 +230,16 @@ mod tests {
             (7_500..8_500).contains(&top),
             "10% of keys got {top} of 10000 ops at 80%"
         );
+    }
+
+    #[test]
+    fn key_names_are_the_prefix_and_the_index_in_decimal() {
+        let keys = KeySpace::new("sb-1/", 3);
+        let mut name = "left over".to_owned();
+        for index in [0, 7, 10, 1_234_567, u64::MAX] {
+            keys.name(index, &mut name);
+            assert_eq!(name, format!("sb-1/{index}"));
+        }
     }
 
     #[test]
