@@ -284,6 +284,8 @@ mod tests {
             "postgres",
             "redis",
             "cache-aside",
+            "valkey",
+            "cache-aside-valkey",
             "pg-eventlog",
             "jetstream",
             "kurrentdb",
