@@ -357,7 +357,7 @@ async fn valkey(p: &Provided) -> Result<Made, String> {
 
 async fn cache_aside_valkey(p: &Provided) -> Result<Made, String> {
     let truth = Arc::new(
-        Postgres::connect(p.url(Backend::Postgres)?)
+        Postgres::connect_with(p.url(Backend::Postgres)?, p.connections())
             .await
             .map_err(failed("cache-aside-valkey"))?,
     );
