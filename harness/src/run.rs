@@ -164,6 +164,7 @@ fn skeleton(options: &RunOptions, first: &RunOptions) -> Results {
             trials: first.trials,
             inject: options.inject.normalized(),
             threads: Some(first.threads),
+            shard: None,
         },
         machine: machine::describe(),
         servers: Vec::new(),

@@ -127,6 +127,8 @@ fn pool_phases(phases: &[&PhaseStats]) -> PhaseStats {
         stragglers: sum(|p| p.stragglers),
         ok_response: ok.0,
         ok_service: ok.1,
+        // Pooled trials ran one after another: no one start stands for all of them.
+        started_unix_ns: None,
     }
 }
 
@@ -330,6 +332,7 @@ mod tests {
             stragglers: 0,
             ok_response: Latency::of(&h),
             ok_service: Latency::of(&h),
+            started_unix_ns: None,
         }
     }
 

@@ -99,6 +99,7 @@ fn trial(
             window_ms,
             stragglers,
             ok_service: ok_response.clone(),
+            started_unix_ns: None,
             ok_response,
         },
         interval_log: None,
@@ -153,6 +154,7 @@ pub fn sample() -> Results {
             trials: 1,
             inject: Vec::new(),
             threads: None,
+            shard: None,
         },
         machine: Machine {
             os: "linux".into(),

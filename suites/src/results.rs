@@ -167,6 +167,23 @@ pub struct RunConfig {
     /// was recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threads: Option<usize>,
+    /// The slice of a sharded run this agent ran (`run --shard I/N`); absent in a whole run
+    /// and in a merged one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<Shard>,
+}
+
+/// One agent's slice of a sharded run: agents with the same configuration and seed, each
+/// with its own index, together offer the load of one run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    /// This agent's slice, from 0.
+    pub index: u32,
+    /// How many slices the run has.
+    pub count: u32,
+    /// The common start the agents agreed on (`--start-at`), RFC 3339 UTC, when one was set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_at: Option<String>,
 }
 
 fn one() -> u32 {
@@ -476,6 +493,10 @@ pub struct PhaseStats {
     /// Service time over the operations that succeeded.
     #[serde(default)]
     pub ok_service: Latency,
+    /// Wall-clock time of the phase's start, nanoseconds since the Unix epoch: how shards of
+    /// one run line up their windows. Absent in results written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_unix_ns: Option<u64>,
 }
 
 /// Whether a phase's stragglers matter: its last operation ended more than 5% of the

@@ -77,6 +77,8 @@ pub struct PhaseSpec {
 
 /// What a phase recorded.
 pub struct PhaseReport {
+    /// Wall-clock time of the phase's start.
+    pub started_at: std::time::SystemTime,
     /// From the phase's start to its last completion (not to the end of a grace period).
     pub elapsed: Duration,
     /// The measured window: a timed phase's set length (operations that end after it are
@@ -133,6 +135,7 @@ impl Engine {
         log: Option<Box<dyn Write + Send>>,
     ) -> PhaseReport {
         let origin = Instant::now();
+        let started_at = std::time::SystemTime::now();
         let deadline = match spec.length {
             Length::Duration(d) => Some(origin + d),
             Length::Ops(_) => None,
@@ -207,6 +210,7 @@ impl Engine {
         );
         let elapsed = end - origin;
         PhaseReport {
+            started_at,
             elapsed,
             window: match spec.length {
                 Length::Duration(d) if !interrupted => d,

@@ -393,6 +393,11 @@ pub fn stats(report: &PhaseReport) -> PhaseStats {
         stragglers,
         ok_response: Latency::of(&total.ok_responses()),
         ok_service: Latency::of(&total.ok_services()),
+        started_unix_ns: report
+            .started_at
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()
+            .and_then(|d| u64::try_from(d.as_nanos()).ok()),
     }
 }
 
