@@ -110,7 +110,7 @@ pub const ADAPTERS: &[Entry] = &[
         default: true,
         needs: &[Backend::Redis],
         subjects: &["redis"],
-        make: |p| Box::pin(redis(p)),
+        make: |p| Box::pin(redis_on(p, "redis", Backend::Redis)),
     },
     Entry {
         name: "cache-aside",
@@ -118,7 +118,17 @@ pub const ADAPTERS: &[Entry] = &[
         default: true,
         needs: &[Backend::Postgres, Backend::Redis],
         subjects: &["cache-aside", "cache-aside-gated"],
-        make: |p| Box::pin(cache_aside(p)),
+        make: |p| {
+            Box::pin(cache_aside_on(
+                p,
+                "cache-aside",
+                Backend::Redis,
+                &[
+                    ("cache-aside", Policy::DeleteAfterWrite),
+                    ("cache-aside-gated", Policy::VersionGated),
+                ],
+            ))
+        },
     },
     Entry {
         name: "valkey",
@@ -126,7 +136,7 @@ pub const ADAPTERS: &[Entry] = &[
         default: true,
         needs: &[Backend::Valkey],
         subjects: &["valkey"],
-        make: |p| Box::pin(valkey(p)),
+        make: |p| Box::pin(redis_on(p, "valkey", Backend::Valkey)),
     },
     Entry {
         name: "cache-aside-valkey",
@@ -134,7 +144,14 @@ pub const ADAPTERS: &[Entry] = &[
         default: true,
         needs: &[Backend::Postgres, Backend::Valkey],
         subjects: &["cache-aside-valkey"],
-        make: |p| Box::pin(cache_aside_valkey(p)),
+        make: |p| {
+            Box::pin(cache_aside_on(
+                p,
+                "cache-aside-valkey",
+                Backend::Valkey,
+                &[("cache-aside-valkey", Policy::DeleteAfterWrite)],
+            ))
+        },
     },
     Entry {
         name: "pg-eventlog",
@@ -333,63 +350,43 @@ async fn postgres(p: &Provided) -> Result<Made, String> {
     )))
 }
 
-async fn redis(p: &Provided) -> Result<Made, String> {
-    let store = RedisStore::connect(p.url(Backend::Redis)?)
+/// The redis adapter on a server of the Redis family (`redis`, `valkey`).
+async fn redis_on(p: &Provided, name: &str, backend: Backend) -> Result<Made, String> {
+    let store = RedisStore::connect(p.url(backend)?)
         .await
-        .map_err(failed("redis"))?;
+        .map_err(failed(name))?;
     Ok(one(subject(
-        "redis",
+        name,
         Target::State(Arc::new(store)),
-        p.label(&[Backend::Redis]),
+        p.label(&[backend]),
     )))
 }
 
-async fn valkey(p: &Provided) -> Result<Made, String> {
-    let store = RedisStore::connect(p.url(Backend::Valkey)?)
-        .await
-        .map_err(failed("valkey"))?;
-    Ok(one(subject(
-        "valkey",
-        Target::State(Arc::new(store)),
-        p.label(&[Backend::Valkey]),
-    )))
-}
-
-async fn cache_aside_valkey(p: &Provided) -> Result<Made, String> {
+/// Cache-aside subjects, one per (subject, policy), over one PostgreSQL pool and one cache of
+/// the Redis family.
+async fn cache_aside_on(
+    p: &Provided,
+    adapter: &str,
+    cache: Backend,
+    policies: &[(&str, Policy)],
+) -> Result<Made, String> {
     let truth = Arc::new(
         Postgres::connect_with(p.url(Backend::Postgres)?, p.connections())
             .await
-            .map_err(failed("cache-aside-valkey"))?,
+            .map_err(failed(adapter))?,
     );
-    let cache = Redis::connect(p.url(Backend::Valkey)?)
+    let redis = Redis::connect(p.url(cache)?)
         .await
-        .map_err(failed("cache-aside-valkey"))?;
-    let label = p.label(&[Backend::Postgres, Backend::Valkey]);
-    let plain = CacheAside::new(truth, cache, Policy::DeleteAfterWrite);
-    Ok(one(Subject::layered(
-        "cache-aside-valkey",
-        Arc::new(plain),
-        label,
-    )))
-}
-
-async fn cache_aside(p: &Provided) -> Result<Made, String> {
-    let truth = Arc::new(
-        Postgres::connect_with(p.url(Backend::Postgres)?, p.connections())
-            .await
-            .map_err(failed("cache-aside"))?,
-    );
-    let cache = Redis::connect(p.url(Backend::Redis)?)
-        .await
-        .map_err(failed("cache-aside"))?;
-    let label = p.label(&[Backend::Postgres, Backend::Redis]);
-    let plain = CacheAside::new(truth.clone(), cache.clone(), Policy::DeleteAfterWrite);
-    let gated = CacheAside::new(truth, cache, Policy::VersionGated);
+        .map_err(failed(adapter))?;
+    let label = p.label(&[Backend::Postgres, cache]);
     Ok(Made {
-        subjects: vec![
-            Subject::layered("cache-aside", Arc::new(plain), label.clone()),
-            Subject::layered("cache-aside-gated", Arc::new(gated), label),
-        ],
+        subjects: policies
+            .iter()
+            .map(|&(name, policy)| {
+                let store = CacheAside::new(truth.clone(), redis.clone(), policy);
+                Subject::layered(name, Arc::new(store), label.clone())
+            })
+            .collect(),
         tasks: Vec::new(),
     })
 }

@@ -28,13 +28,7 @@ impl Kind for KurrentDb {
     }
 
     fn server_args(&self, persistence: Persistence) -> Result<Vec<String>, String> {
-        match persistence {
-            Persistence::Durable => Ok(Vec::new()),
-            Persistence::Off => Err(
-                "kurrentdb: persistence `off` is not offered (it is for postgres, redis and valkey)"
-                    .into(),
-            ),
-        }
+        super::durable_only("kurrentdb", persistence)
     }
 
     fn native(&self) -> Result<Native, String> {

@@ -29,13 +29,7 @@ impl Kind for Nats {
     /// JetStream's storage is the stream's, which the jetstream adapter makes a file
     /// store; the server syncs it every 2 minutes (its default sync_interval).
     fn server_args(&self, persistence: Persistence) -> Result<Vec<String>, String> {
-        match persistence {
-            Persistence::Durable => Ok(Vec::new()),
-            Persistence::Off => Err(
-                "nats: persistence `off` is not offered (it is for postgres, redis and valkey)"
-                    .into(),
-            ),
-        }
+        super::durable_only("nats", persistence)
     }
 
     fn native(&self) -> Result<Native, String> {
