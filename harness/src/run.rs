@@ -84,6 +84,8 @@ pub async fn execute_sides(
             progress,
             grace: GRACE,
             run_dir: side.run_dir.as_deref(),
+            slice: statebench_suites::shard::Slice::WHOLE,
+            agenda: None,
         })
         .collect();
     let mut results: Vec<Results> = sides.iter().map(|s| skeleton(&s.options, first)).collect();
