@@ -208,8 +208,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "I/N", allow_negative_numbers = true)]
     pub shard: Option<String>,
     /// The shard count of a run whose agents take their index I from JOB_COMPLETION_INDEX,
-    /// as a Kubernetes Indexed Job sets it (env STATEBENCH_SHARDS when not given; --shard
-    /// wins over both).
+    /// as a Kubernetes Indexed Job sets it (env STATEBENCH_SHARDS when not given). --shard
+    /// wins over JOB_COMPLETION_INDEX, and must agree with this count.
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub shards: Option<String>,
     /// When every shard's first timed step warms up: Unix time in seconds (1767225600,
