@@ -40,6 +40,13 @@ pub fn sides(args: &AbArgs) -> Result<(PathBuf, Vec<Side>), InvalidInput> {
         let dir = out.join(name);
         run.out = Some(dir.clone());
         let options = RunOptions::from_args(run)?;
+        if let Some(shard) = &options.shard {
+            return Err(InvalidInput(format!(
+                "statebench ab does not run sharded (shard {} asked for): run each side's \
+                 shards with `statebench run --shard`, merge each side, then compare",
+                shard.slice
+            )));
+        }
         output::prepare(&dir)?;
         sides.push(Side {
             name: name.to_owned(),

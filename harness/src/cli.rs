@@ -198,4 +198,37 @@ pub struct RunArgs {
     /// client's CPU is the limit.
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub threads: Option<String>,
+    /// Run slice I of N of the run, as one of N load agents with the same options
+    /// (0 <= I < N): this agent loads and writes only the keys k with k mod N = I (reads go
+    /// to any key), offers 1/N of every rate and of every worker count (the remainder of a
+    /// count to the lowest shards; a step that leaves a shard without workers is refused),
+    /// and draws its operations from the seed and I. Trials keep the whole run's ids and
+    /// record this shard's own rate or worker count; `statebench merge` adds the shards'
+    /// results. `--shard 0/1` is a plain run.
+    #[arg(long, value_name = "I/N", allow_negative_numbers = true)]
+    pub shard: Option<String>,
+    /// The shard count of a run whose agents take their index I from JOB_COMPLETION_INDEX,
+    /// as a Kubernetes Indexed Job sets it (env STATEBENCH_SHARDS when not given). --shard
+    /// wins over JOB_COMPLETION_INDEX, and must agree with this count.
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub shards: Option<String>,
+    /// When every shard's first timed step warms up: Unix time in seconds (1767225600,
+    /// 1767225600.5) or RFC 3339 (2026-01-01T00:00:00Z). Each later step warms up on a
+    /// timeline every shard computes alike: the step before's warm-up + its warm-up and
+    /// measured lengths + --load-allowance. A shard loads a step's keys, then waits for its
+    /// planned warm-up and measured starts, and warns when it is late; a time more than a
+    /// second past starts at once, with a warning. Checks run after the timed steps. Clocks
+    /// must agree (NTP). Without it, steps start as soon as their keys are loaded.
+    #[arg(long, value_name = "TIME")]
+    pub start_at: Option<String>,
+    /// With --start-at: seconds from one step's measured end to the next step's warm-up,
+    /// for the last operations (up to 10 s), the books check and the next step's load
+    /// (default 20).
+    #[arg(long, value_name = "SECS", allow_negative_numbers = true)]
+    pub load_allowance: Option<String>,
+    /// Where a sharded run's conformance and consistency suites run: first (shard 0 only;
+    /// the other shards record them as skipped, with the reason) or all (every shard, each
+    /// on keys of its own). Default: first.
+    #[arg(long, value_name = "first|all")]
+    pub shard_checks: Option<String>,
 }

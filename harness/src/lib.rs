@@ -22,6 +22,7 @@ pub mod progress;
 pub mod provision;
 pub mod registry;
 pub mod run;
+pub mod shard;
 pub mod summary;
 
 pub use custom::{RunError, run_with};

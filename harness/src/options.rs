@@ -4,6 +4,7 @@
 use crate::cli::RunArgs;
 use crate::inject::Injections;
 use crate::registry;
+use crate::shard::Sharding;
 use statebench_suites::Workload;
 use statebench_suites::suite::SUITES;
 use statebench_suites::workload::{Phase, Seconds};
@@ -85,6 +86,9 @@ pub struct RunOptions {
     pub inject: Injections,
     /// Threads of the async runtime that runs the clients (see [`runtime`]).
     pub threads: usize,
+    /// This agent's slice of a sharded run (`--shard`, `--shards`), and its timeline;
+    /// `None` for a run without shards.
+    pub shard: Option<Sharding>,
 }
 
 impl RunOptions {
@@ -126,6 +130,7 @@ impl RunOptions {
             Some(text) => trials(text)?,
             None => 1,
         };
+        let shard = Sharding::resolve(&args, |name| std::env::var(name).ok(), &workload, &suites)?;
         let servers = crate::config::resolve(args.config.as_deref(), args.provision.as_deref())?;
         let out = args.out.unwrap_or_else(default_out);
         let threads = match &args.threads {
@@ -144,6 +149,7 @@ impl RunOptions {
             subjects: Vec::new(),
             inject,
             threads,
+            shard,
         })
     }
 }
@@ -334,6 +340,30 @@ mod tests {
             let error = RunOptions::from_args(a).unwrap_err().to_string();
             assert!(error.contains(message), "`{error}` should say `{message}`");
         }
+    }
+
+    #[test]
+    fn a_shard_and_its_start_go_into_the_options() {
+        let o = RunOptions::from_args(args(|a| {
+            a.workload = Some("gate".into());
+            a.shard = Some("1/2".into());
+            a.start_at = Some("2026-01-01T00:00:00Z".into());
+            a.load_allowance = Some("2.5".into());
+        }))
+        .unwrap();
+        let shard = o.shard.expect("a sharded run");
+        assert_eq!(shard.slice.to_string(), "1/2");
+        let start = std::time::UNIX_EPOCH + Duration::from_secs(1_767_225_600);
+        assert_eq!(shard.start_at, Some(start));
+        assert_eq!(shard.load_allowance, Duration::from_millis(2_500));
+        assert!(!shard.runs_checks(), "shard 1 leaves the checks to shard 0");
+        let error = RunOptions::from_args(args(|a| a.shard = Some("0/2".into())))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("throughput step `1-workers` (1 workers) over 2 shards"),
+            "read-heavy's one worker cannot be halved: {error}"
+        );
     }
 
     #[test]

@@ -6,13 +6,16 @@ use crate::machine;
 use crate::options::{RunOptions, Suite};
 use crate::provision::{self, Backend, Server};
 use crate::registry::{self, Made, Provided};
+use crate::shard::{self as sharding, Sharding};
 use statebench_suites::Progress;
 use statebench_suites::results::{
-    Disproof, Interface, Results, RunConfig, SCHEMA_VERSION, ServerInfo, Skipped, SubjectInfo, Tool,
+    Disproof, Interface, Results, RunConfig, SCHEMA_VERSION, ServerInfo, Shard, Skipped,
+    SubjectInfo, Tool,
 };
+use statebench_suites::shard::{Agenda, Slice};
 use statebench_suites::subject::Subject;
 use statebench_suites::suite::{
-    Context, Prepared, Round, conformance, consistency, latency, throughput,
+    Context, Prepared, Round, conformance, consistency, latency, throughput, trial_ids,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -72,20 +75,12 @@ pub async fn execute_sides(
     progress: &dyn Progress,
     cancel: &CancellationToken,
 ) -> Vec<Results> {
-    let tag = run_tag();
     let first = &sides[0].options;
+    let tag = run_tag(first);
+    if let Some(shard) = &first.shard {
+        introduce(shard, &tag, progress);
+    }
     let workload = Arc::new(first.workload.clone());
-    let contexts: Vec<Context<'_>> = sides
-        .iter()
-        .map(|side| Context {
-            workload: workload.clone(),
-            seed: first.seed,
-            cancel: cancel.clone(),
-            progress,
-            grace: GRACE,
-            run_dir: side.run_dir.as_deref(),
-        })
-        .collect();
     let mut results: Vec<Results> = sides.iter().map(|s| skeleton(&s.options, first)).collect();
     let estimated: Vec<Step> = sides
         .iter()
@@ -108,16 +103,41 @@ pub async fn execute_sides(
         ready.extend(side_ready);
         started.push(side_started);
     }
+    let units = units(first, &ready);
+    let agenda = first.shard.as_ref().and_then(|shard| {
+        let agenda = agenda(shard, &units, &ready, first)?;
+        announce(shard, &agenda, progress);
+        Some(agenda)
+    });
+    let contexts: Vec<Context<'_>> = sides
+        .iter()
+        .map(|side| Context {
+            workload: workload.clone(),
+            seed: first.seed,
+            cancel: cancel.clone(),
+            progress,
+            grace: GRACE,
+            run_dir: side.run_dir.as_deref(),
+            slice: slice_of(first),
+            agenda: agenda.as_ref(),
+        })
+        .collect();
     for r in &ready {
         results[r.side]
             .subjects
             .push(subject_info(&r.subject, &contexts[r.side]));
+        if let Some(shard) = first.shard.as_ref().filter(|s| !s.runs_checks()) {
+            results[r.side]
+                .skipped
+                .extend(checks_elsewhere(shard, &r.subject, first));
+        }
     }
     let run = Run {
         ready: &ready,
         options: first,
         contexts: &contexts,
         tag: &tag,
+        units: &units,
     };
     run_units(&run, &mut results).await;
     progress.plan(&[], true);
@@ -164,7 +184,11 @@ fn skeleton(options: &RunOptions, first: &RunOptions) -> Results {
             trials: first.trials,
             inject: options.inject.normalized(),
             threads: Some(first.threads),
-            shard: None,
+            shard: first.shard.as_ref().map(|s| Shard {
+                index: s.slice.index(),
+                count: s.slice.count(),
+                start_at: s.start_at.map(sharding::rfc3339),
+            }),
         },
         machine: machine::describe(),
         servers: Vec::new(),
@@ -176,14 +200,23 @@ fn skeleton(options: &RunOptions, first: &RunOptions) -> Results {
     }
 }
 
-/// The most operations one subject has in flight at once in the suites `options` runs.
+/// The most operations one subject has in flight at once in the suites `options` runs (its
+/// shard's part, in a sharded run).
 fn busiest(options: &RunOptions) -> usize {
     let w = &options.workload;
+    let slice = slice_of(options);
     let busiest = |suite: &Suite| match suite {
         Suite::Conformance => 0,
-        Suite::Latency => w.open.max_in_flight,
-        Suite::Throughput => w.closed.concurrency.iter().copied().max().unwrap_or(0),
-        Suite::Consistency => w.consistency.clients,
+        Suite::Latency => slice.workers(w.open.max_in_flight),
+        Suite::Throughput => w
+            .closed
+            .concurrency
+            .iter()
+            .map(|&c| slice.workers(c))
+            .max()
+            .unwrap_or(0),
+        Suite::Consistency if checks_here(options) => w.consistency.clients,
+        Suite::Consistency => 0,
     };
     options.suites.iter().map(busiest).max().unwrap_or(0)
 }
@@ -386,6 +419,7 @@ fn suite_steps(suite: Suite, subject: Option<&Subject>, options: &RunOptions) ->
     let trial = timed(&w.warmup).zip(timed(&w.measure)).map(|(a, b)| a + b);
     let unfit = subject.is_some_and(|s| s.unfit_for(w).is_some());
     match suite {
+        Suite::Conformance | Suite::Consistency if !checks_here(options) => Vec::new(),
         Suite::Conformance => vec![None],
         Suite::Latency | Suite::Throughput if unfit => Vec::new(),
         Suite::Latency => vec![trial; w.open.rates.len()],
@@ -435,6 +469,8 @@ struct Run<'a, 'c> {
     options: &'a RunOptions,
     contexts: &'a [Context<'c>],
     tag: &'a str,
+    /// The work, in the order it runs (see [`units`]).
+    units: &'a [Unit],
 }
 
 /// An adapter's subjects, or why it cannot be made.
@@ -495,6 +531,9 @@ enum Unit {
 /// trials of one subject are spread over the run, not back to back, and drift on a shared
 /// machine falls on every subject alike. The same subject on several sides (`ab`) runs side
 /// by side, the sides' order turned round every round, so neither always goes first.
+///
+/// A shard that does not run the checks leaves them out; on a shared timeline
+/// (`--start-at`) the checks run after the timed steps, so that they push none of them off it.
 fn units(options: &RunOptions, ready: &[Ready]) -> Vec<Unit> {
     let all = 0..ready.len();
     let mut pairs: Vec<Vec<usize>> = Vec::new();
@@ -506,8 +545,10 @@ fn units(options: &RunOptions, ready: &[Ready]) -> Vec<Unit> {
     }
     let mut units = Vec::new();
     let mut timed_done = false;
+    let checks = checks_here(options);
     for suite in &options.suites {
         match suite {
+            Suite::Conformance | Suite::Consistency if !checks => {}
             Suite::Conformance => units.extend(all.clone().map(Unit::Conformance)),
             Suite::Consistency => units.extend(all.clone().map(Unit::Consistency)),
             Suite::Latency | Suite::Throughput if !timed_done => {
@@ -523,7 +564,129 @@ fn units(options: &RunOptions, ready: &[Ready]) -> Vec<Unit> {
             Suite::Latency | Suite::Throughput => {}
         }
     }
+    if options.shard.as_ref().is_some_and(|s| s.start_at.is_some()) {
+        // A stable sort: the timed units keep their order, and so do the checks.
+        units.sort_by_key(|u| !matches!(u, Unit::Timed { .. }));
+    }
     units
+}
+
+/// The slice of the run `options` offer: the whole of it unless sharded.
+fn slice_of(options: &RunOptions) -> Slice {
+    options.shard.as_ref().map_or(Slice::WHOLE, |s| s.slice)
+}
+
+/// Whether this agent runs the conformance and consistency suites: always, unless it is a
+/// shard that leaves them to shard 0.
+fn checks_here(options: &RunOptions) -> bool {
+    options.shard.as_ref().is_none_or(Sharding::runs_checks)
+}
+
+/// The checks `subject` does not run on this shard, recorded as skipped with the reason.
+fn checks_elsewhere(shard: &Sharding, subject: &Subject, options: &RunOptions) -> Vec<Skipped> {
+    options
+        .suites
+        .iter()
+        .filter(|s| matches!(s, Suite::Conformance | Suite::Consistency))
+        .map(|suite| Skipped {
+            name: subject.name.clone(),
+            suite: Some(suite.name().to_owned()),
+            reason: format!(
+                "runs on shard 0 only (--shard-checks first); this is shard {}",
+                shard.slice
+            ),
+        })
+        .collect()
+}
+
+/// The shared timeline of the timed trials in `units`, when the shards agreed a start.
+fn agenda(
+    shard: &Sharding,
+    units: &[Unit],
+    ready: &[Ready],
+    options: &RunOptions,
+) -> Option<Agenda> {
+    let start = shard.start_at?;
+    let w = &options.workload;
+    let ids = units.iter().flat_map(|unit| {
+        let Unit::Timed { round, subject } = *unit else {
+            return Vec::new();
+        };
+        let subject = &ready[subject].subject;
+        if subject.unfit_for(w).is_some() {
+            return Vec::new();
+        }
+        let round = Round {
+            index: round,
+            of: options.trials,
+        };
+        timed_suites(options)
+            .flat_map(|suite| trial_ids(&subject.name, suite.name(), w, round))
+            .collect()
+    });
+    let (warmup, measure) = (sharding::planned(&w.warmup), sharding::planned(&w.measure));
+    Some(Agenda::new(
+        start,
+        ids,
+        warmup,
+        measure,
+        shard.load_allowance,
+    ))
+}
+
+/// Says which shard this agent is, and warns when the shards cannot line up.
+fn introduce(shard: &Sharding, tag: &str, progress: &dyn Progress) {
+    progress.note(&shard.describe());
+    if shard.start_at.is_none() && !shard.slice.is_whole() {
+        progress.note(&format!(
+            "WARNING: shard {}: no --start-at, so the shards' measured windows will not line \
+             up; and their keys go under sb-{tag}/, from the seed and the shard count alone, \
+             which a rerun with the same seed on the same servers reuses",
+            shard.slice
+        ));
+    }
+}
+
+/// Says when this shard's timed steps start, and warns loudly when the agreed start has
+/// passed.
+fn announce(shard: &Sharding, agenda: &Agenda, progress: &dyn Progress) {
+    let now = SystemTime::now();
+    let Some(start) = shard.start_at else { return };
+    if let Ok(late) = now.duration_since(start)
+        && late > sharding::PAST_TOLERANCE
+    {
+        progress.note(&format!(
+            "WARNING: shard {}: --start-at {} passed {:.1} s ago: starting at once; the steps \
+             planned before now start late and their windows will not line up with the other \
+             shards' (later steps catch up with the timeline as load allowances absorb the delay)",
+            shard.slice,
+            sharding::shown(start),
+            late.as_secs_f64()
+        ));
+    }
+    let (Some(first), Some(end)) = (agenda.first(), agenda.end()) else {
+        progress.note(&format!(
+            "shard {}: no timed steps on the timeline",
+            shard.slice
+        ));
+        return;
+    };
+    let until = |at: SystemTime| match at.duration_since(now) {
+        Ok(ahead) => format!("in {:.1} s", ahead.as_secs_f64()),
+        Err(past) => format!("{:.1} s ago", past.duration().as_secs_f64()),
+    };
+    progress.note(&format!(
+        "shard {}: {} timed steps on the shared timeline: the first warms up at {} ({}), then \
+         one every {:.1} s (warm-up + measured + load allowance {:.1} s); the last measured \
+         phase ends at {}",
+        shard.slice,
+        agenda.len(),
+        sharding::shown(first),
+        until(first),
+        agenda.slot().as_secs_f64(),
+        shard.load_allowance.as_secs_f64(),
+        sharding::shown(end),
+    ));
 }
 
 /// The timed suites, in the order asked.
@@ -556,10 +719,16 @@ fn unit_steps(
 
 /// Runs every unit of work on the subjects made, each into its side's results.
 async fn run_units(run: &Run<'_, '_>, results: &mut [Results]) {
-    let (ready, options) = (run.ready, run.options);
-    let units = units(options, ready);
+    let (ready, options, units) = (run.ready, run.options, run.units);
     let key_base =
         |subject: &Subject| format!("sb-{}/{}/", run.tag, subject.name.replace(':', "-"));
+    // The shards share the timed trials' keys, not the checks': each check runs on its own.
+    let check_base = |subject: &Subject| match &options.shard {
+        Some(shard) if !shard.slice.is_whole() => {
+            format!("{}shard-{}/", key_base(subject), shard.slice.index())
+        }
+        _ => key_base(subject),
+    };
     let mut stopped = BTreeSet::new();
     for (number, unit) in units.iter().enumerate() {
         let first = &run.contexts[0];
@@ -575,7 +744,7 @@ async fn run_units(run: &Run<'_, '_>, results: &mut [Results]) {
             Unit::Conformance(index) => {
                 let (r, ctx) = (&ready[index], &run.contexts[ready[index].side]);
                 let results = &mut results[r.side];
-                let prefix = format!("{}conformance/", key_base(&r.subject));
+                let prefix = format!("{}conformance/", check_base(&r.subject));
                 let checks = conformance::run(&r.subject, &prefix, ctx.progress).await;
                 if let Some(info) = results
                     .subjects
@@ -608,7 +777,7 @@ async fn run_units(run: &Run<'_, '_>, results: &mut [Results]) {
             Unit::Consistency(index) => {
                 let (r, ctx) = (&ready[index], &run.contexts[ready[index].side]);
                 let clients = r.twin.as_ref().unwrap_or(&r.subject);
-                let base = key_base(&r.subject);
+                let base = check_base(&r.subject);
                 results[r.side]
                     .consistency
                     .extend(consistency::run(clients, ctx, &base, r.nemesis.as_ref()).await);
@@ -762,8 +931,18 @@ fn now() -> String {
     humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
 }
 
-/// A short tag that keeps this run's keys apart from other runs' on a shared server.
-fn run_tag() -> String {
+/// A short tag that keeps this run's keys apart from other runs' on a shared server. The
+/// shards of a run share it, so that reads reach every shard's keys: they derive it from
+/// what they share, the seed, the start and the shard count.
+fn run_tag(options: &RunOptions) -> String {
+    if let Some(shard) = options.shard.as_ref().filter(|s| !s.slice.is_whole()) {
+        let start = shard.start_at.map_or(0, sharding::unix_ns);
+        let mixed = statebench_suites::generate::derive_seed(
+            statebench_suites::generate::derive_seed(options.seed, start),
+            u64::from(shard.slice.count()),
+        );
+        return format!("{:08x}", mixed as u32);
+    }
     let nanos = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap_or_default();

@@ -1,5 +1,6 @@
 //! Seeded generators of operations: which kind, which key, how big, how much.
 
+use crate::shard::Slice;
 use crate::workload::{Distribution, OpKind, Workload};
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
@@ -24,20 +25,33 @@ pub struct Op {
 
 /// The keys of one subject in one run: a unique prefix, the loaded keys, and those inserted
 /// since. Shared by every generator and worker of the subject.
+///
+/// In a sharded run the key space is the whole run's, and the slice's own keys are those its
+/// [`Slice`] owns: it loads only those, writes only those, and inserts keys that stay its own.
 #[derive(Debug)]
 pub struct KeySpace {
     prefix: String,
     loaded: u64,
-    next_insert: AtomicU64,
+    slice: Slice,
+    /// The slice's first key above the loaded ones: its first insert.
+    first_insert: u64,
+    inserted: AtomicU64,
 }
 
 impl KeySpace {
     /// Keys `0..loaded` under `prefix`.
     pub fn new(prefix: impl Into<String>, loaded: u64) -> Self {
+        Self::sliced(prefix, loaded, Slice::WHOLE)
+    }
+
+    /// Keys `0..loaded` under `prefix`, of which `slice` loads and writes its own.
+    pub fn sliced(prefix: impl Into<String>, loaded: u64, slice: Slice) -> Self {
         Self {
             prefix: prefix.into(),
             loaded,
-            next_insert: AtomicU64::new(loaded),
+            slice,
+            first_insert: slice.first_from(loaded),
+            inserted: AtomicU64::new(0),
         }
     }
 
@@ -51,19 +65,42 @@ impl KeySpace {
         out.push_str(itoa::Buffer::new().format(index));
     }
 
-    /// The number of keys loaded before the trials.
+    /// The number of keys loaded before the trials (by every slice together).
     pub fn loaded(&self) -> u64 {
         self.loaded
     }
 
-    /// The number of keys that exist now (loaded and inserted).
-    pub fn current(&self) -> u64 {
-        self.next_insert.load(Ordering::Relaxed)
+    /// The number of loaded keys this slice loads.
+    pub fn to_load(&self) -> u64 {
+        self.slice.share_of(self.loaded)
     }
 
-    /// A fresh key index, for an insert about to run.
+    /// This slice's `n`-th loaded key (`n < to_load()`).
+    pub fn loaded_key(&self, n: u64) -> u64 {
+        self.slice.nth(n)
+    }
+
+    /// The number of keys that exist now (loaded and inserted), as far as this slice
+    /// knows: it counts every slice as having inserted as many keys as it has.
+    pub fn current(&self) -> u64 {
+        self.loaded + self.inserted.load(Ordering::Relaxed) * u64::from(self.slice.count())
+    }
+
+    /// A fresh key index, for an insert about to run: the slice's next key above the loaded
+    /// ones.
     pub fn allocate(&self) -> u64 {
-        self.next_insert.fetch_add(1, Ordering::Relaxed)
+        let n = self.inserted.fetch_add(1, Ordering::Relaxed);
+        self.first_insert + n * u64::from(self.slice.count())
+    }
+
+    /// The key a write drawn at `index` goes to: `index` itself in a whole run, else this
+    /// slice's key nearest to it (see [`Slice::own`]).
+    pub fn own(&self, index: u64) -> u64 {
+        if self.slice.is_whole() {
+            index
+        } else {
+            self.slice.own(index, self.current())
+        }
     }
 }
 
@@ -137,10 +174,11 @@ impl Generator {
         let total = self.cumulative[4];
         let roll = self.rng.random_range(0..total);
         let kind = OpKind::ALL[self.cumulative.iter().position(|c| roll < *c).unwrap_or(0)];
-        let key = if kind == OpKind::Insert {
-            keys.allocate()
-        } else {
-            self.key(keys)
+        // Reads may go to any slice's key; writes go to this slice's own.
+        let key = match kind {
+            OpKind::Insert => keys.allocate(),
+            OpKind::Read => self.key(keys),
+            _ => keys.own(self.key(keys)),
         };
         let size = if self.sizes.0 == self.sizes.1 {
             self.sizes.0
@@ -240,6 +278,92 @@ mod tests {
             keys.name(index, &mut name);
             assert_eq!(name, format!("sb-1/{index}"));
         }
+    }
+
+    /// Every slice of `count` drawing `n` operations of a mix with every kind but append,
+    /// on `distribution`: per slice, the keys it loads and the operations it drew.
+    fn sliced_draws(distribution: Distribution, count: u32, n: usize) -> Vec<(Vec<u64>, Vec<Op>)> {
+        let mut workload = builtin("read-heavy").unwrap().unwrap();
+        workload.keys.count = 1_001;
+        workload.keys.distribution = distribution;
+        workload.mix = crate::workload::Mix {
+            read: 40,
+            command: 20,
+            write: 20,
+            insert: 20,
+            append: 0,
+        };
+        (0..count)
+            .map(|index| {
+                let slice = Slice::new(index, count).unwrap();
+                let keys = KeySpace::sliced("k", workload.keys.count, slice);
+                let loads = (0..keys.to_load()).map(|n| keys.loaded_key(n)).collect();
+                let mut generator = Generator::new(&workload, &keys, slice.seed(9));
+                let ops = (0..n).map(|_| generator.next(&keys)).collect();
+                (loads, ops)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn slices_load_disjoint_keys_that_together_are_every_loaded_key() {
+        for count in [1, 2, 3, 7] {
+            let mut loaded: Vec<u64> = sliced_draws(Distribution::Uniform, count, 0)
+                .into_iter()
+                .flat_map(|(loads, _)| loads)
+                .collect();
+            loaded.sort_unstable();
+            assert_eq!(loaded, (0..1_001).collect::<Vec<_>>(), "{count} slices");
+        }
+    }
+
+    #[test]
+    fn slices_write_and_insert_only_their_own_keys_and_read_any() {
+        let distributions = [
+            Distribution::Uniform,
+            Distribution::Zipfian,
+            Distribution::Hotspot,
+            Distribution::Latest,
+        ];
+        for distribution in distributions {
+            let draws = sliced_draws(distribution, 3, 5_000);
+            let mut written: Vec<std::collections::BTreeSet<u64>> = Vec::new();
+            let mut read_elsewhere = false;
+            for (index, (_, ops)) in draws.iter().enumerate() {
+                let mine = |key: u64| key % 3 == index as u64;
+                let writes: std::collections::BTreeSet<u64> = ops
+                    .iter()
+                    .filter(|o| o.kind != OpKind::Read)
+                    .map(|o| o.key)
+                    .collect();
+                assert!(
+                    writes.iter().all(|&k| mine(k)),
+                    "{distribution:?}: slice {index} wrote another slice's key"
+                );
+                read_elsewhere |= ops.iter().any(|o| o.kind == OpKind::Read && !mine(o.key));
+                written.push(writes);
+            }
+            assert!(
+                read_elsewhere,
+                "{distribution:?}: reads span every slice's keys"
+            );
+            for (a, b) in [(0, 1), (0, 2), (1, 2)] {
+                assert!(written[a].is_disjoint(&written[b]), "{distribution:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_slice_inserts_its_own_keys_above_the_loaded_ones() {
+        let keys = KeySpace::sliced("k", 10, Slice::new(1, 4).unwrap());
+        let inserted: Vec<u64> = (0..3).map(|_| keys.allocate()).collect();
+        assert_eq!(inserted, [13, 17, 21]);
+        assert_eq!(
+            keys.current(),
+            10 + 3 * 4,
+            "every slice counted as inserting alike"
+        );
+        assert_eq!(keys.to_load(), 3, "keys 1, 5 and 9");
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod ledger;
 pub mod outcome;
 pub mod progress;
 pub mod results;
+pub mod shard;
 pub mod standing;
 pub mod subject;
 pub mod suite;

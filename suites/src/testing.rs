@@ -77,6 +77,8 @@ pub async fn consistency(subject: &Subject, options: &ConsistencyOptions) -> Rep
         progress: &Silent,
         grace: Duration::from_secs(10),
         run_dir: None,
+        slice: crate::shard::Slice::WHOLE,
+        agenda: None,
     };
     let prefix = unique_prefix();
     Report {

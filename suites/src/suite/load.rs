@@ -12,15 +12,16 @@ use tokio_util::sync::CancellationToken;
 const WORKERS: u64 = 16;
 const TRIES: u32 = 3;
 
-/// Writes every loaded key once (an account with the initial balance), `WORKERS` at a time:
-/// a phase of a step, which the step's `end` closes (the caller's, or the caller's error).
+/// Writes every loaded key of the runner's slice once (an account with the initial balance),
+/// `WORKERS` at a time: a phase of a step, which the step's `end` closes (the caller's, or
+/// the caller's error). A whole run's slice is every key.
 pub async fn load(
     runner: Arc<Runner>,
     label: &str,
     progress: &dyn Progress,
     cancel: &CancellationToken,
 ) -> Result<LoadSummary, String> {
-    let keys = runner.keys().loaded();
+    let keys = runner.keys().to_load();
     let done = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
     progress.begin(label, keys);
@@ -29,10 +30,11 @@ pub async fn load(
         let (runner, done, cancel) = (runner.clone(), done.clone(), cancel.clone());
         set.spawn(async move {
             let mut name = String::new();
-            for index in (w..keys).step_by(WORKERS as usize) {
+            for n in (w..keys).step_by(WORKERS as usize) {
                 if cancel.is_cancelled() {
                     return Err("interrupted".to_owned());
                 }
+                let index = runner.keys().loaded_key(n);
                 load_key(&runner, index, &mut name).await?;
                 done.fetch_add(1, Ordering::Relaxed);
             }

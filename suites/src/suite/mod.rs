@@ -7,7 +7,7 @@ mod load;
 pub mod trial;
 
 pub use load::load;
-pub use trial::{Context, Prepared, Round, Trials, latency, throughput};
+pub use trial::{Context, Prepared, Round, Trials, latency, throughput, trial_ids};
 
 /// Every suite, with a line on what it does.
 pub const SUITES: [(&str, &str); 4] = [

@@ -13,6 +13,7 @@ use crate::results::{
     ConsistencyCheck, Counts, Latency, OpStats, OutcomeStats, PhaseStats, Step, Summary, Trial,
     encode_histogram,
 };
+use crate::shard::{Agenda, Slice};
 use crate::subject::{Runner, Subject};
 use crate::units::{self, per_second};
 use crate::workload::{OpKind, Phase, Workload};
@@ -37,6 +38,12 @@ pub struct Context<'a> {
     pub grace: Duration,
     /// Where interval logs go (`intervals/` below it), when anywhere.
     pub run_dir: Option<&'a Path>,
+    /// The part of the run this agent offers: its keys, and its part of every rate and
+    /// worker count ([`Slice::WHOLE`] unless sharded).
+    pub slice: Slice,
+    /// When each trial warms up and is measured, on a timeline shared with the other agents
+    /// of a sharded run; `None`: as soon as its keys are loaded.
+    pub agenda: Option<&'a Agenda>,
 }
 
 /// A subject ready for trials, with the prefix its keys go under (unique to the run).
@@ -87,32 +94,94 @@ pub struct Trials {
     pub stopped: Option<String>,
 }
 
-/// The latency suite: one open-loop trial per offered rate of the workload.
-pub async fn latency(prepared: &Prepared, ctx: &Context<'_>, round: Round) -> Trials {
-    let open = &ctx.workload.open;
-    let steps = open.rates.iter().map(|&rate| {
-        let mode = Mode::Open {
-            rate,
+/// The steps of `suite` (`latency` or `throughput`) in a whole run, in the order they run.
+pub fn whole_steps(workload: &Workload, suite: &str) -> Vec<Step> {
+    if suite == "latency" {
+        let open = &workload.open;
+        let step = |&rate_per_s| Step::Open {
+            rate_per_s,
             arrivals: open.arrivals,
             max_in_flight: open.max_in_flight,
         };
-        let step = Step::Open {
-            rate_per_s: rate,
-            arrivals: open.arrivals,
-            max_in_flight: open.max_in_flight,
-        };
-        (step.slug(), step, mode)
-    });
-    run_steps(prepared, ctx, "latency", round, steps.collect()).await
+        open.rates.iter().map(step).collect()
+    } else {
+        let step = |&concurrency| Step::Closed { concurrency };
+        workload.closed.concurrency.iter().map(step).collect()
+    }
 }
 
-/// The throughput suite: one closed-loop trial per concurrency of the workload.
+/// `slice`'s part of `step`: its part of the rate and of the operations in flight, or of
+/// the workers.
+pub fn part_of(step: &Step, slice: Slice) -> Step {
+    match *step {
+        Step::Open {
+            rate_per_s,
+            arrivals,
+            max_in_flight,
+        } => Step::Open {
+            rate_per_s: slice.rate(rate_per_s),
+            arrivals,
+            max_in_flight: slice.workers(max_in_flight),
+        },
+        Step::Closed { concurrency } => Step::Closed {
+            concurrency: slice.workers(concurrency),
+        },
+    }
+}
+
+/// The ids of the trials `suite` runs on `subject` in `round`, in order: the same on every
+/// slice of a sharded run, since they name the whole run's step.
+pub fn trial_ids(subject: &str, suite: &str, workload: &Workload, round: Round) -> Vec<String> {
+    whole_steps(workload, suite)
+        .iter()
+        .map(|step| {
+            trial_id(
+                subject,
+                suite,
+                &format!("{}{}", step.slug(), round.suffix()),
+            )
+        })
+        .collect()
+}
+
+fn trial_id(subject: &str, suite: &str, step_name: &str) -> String {
+    format!(
+        "{}.{suite}.{step_name}",
+        subject.replace([':', '/', ' ', '(', ')'], "-")
+    )
+}
+
+/// The latency suite: one open-loop trial per offered rate of the workload (this slice's part
+/// of it).
+pub async fn latency(prepared: &Prepared, ctx: &Context<'_>, round: Round) -> Trials {
+    sliced_steps(prepared, ctx, "latency", round).await
+}
+
+/// The throughput suite: one closed-loop trial per concurrency of the workload (this slice's
+/// part of it).
 pub async fn throughput(prepared: &Prepared, ctx: &Context<'_>, round: Round) -> Trials {
-    let steps = ctx.workload.closed.concurrency.iter().map(|&concurrency| {
-        let step = Step::Closed { concurrency };
-        (step.slug(), step, Mode::Closed { concurrency })
+    sliced_steps(prepared, ctx, "throughput", round).await
+}
+
+/// The steps of `suite`, each named after the whole run's step and run as this slice's part.
+async fn sliced_steps(prepared: &Prepared, ctx: &Context<'_>, suite: &str, round: Round) -> Trials {
+    let steps = whole_steps(&ctx.workload, suite).into_iter().map(|whole| {
+        let part = part_of(&whole, ctx.slice);
+        let mode = match part {
+            Step::Open {
+                rate_per_s,
+                arrivals,
+                max_in_flight,
+            } => Mode::Open {
+                rate: rate_per_s,
+                arrivals,
+                max_in_flight,
+            },
+            Step::Closed { concurrency } => Mode::Closed { concurrency },
+        };
+        (whole.slug(), part, mode)
     });
-    run_steps(prepared, ctx, "throughput", round, steps.collect()).await
+    run_steps(prepared, ctx, suite, round, steps.collect()).await
 }
 
 async fn run_steps(
@@ -160,10 +229,7 @@ async fn run(
     stream: u64,
 ) -> Result<Option<Trial>, String> {
     let subject = &prepared.subject.name;
-    let id = format!(
-        "{}.{suite}.{step_name}",
-        subject.replace([':', '/', ' ', '(', ')'], "-")
-    );
+    let id = trial_id(subject, suite, step_name);
     let label = match &step {
         Step::Open { rate_per_s, .. } => {
             format!("{subject}: {suite} at {}/s", units::rate(*rate_per_s))
@@ -176,9 +242,10 @@ async fn run(
     } else {
         label
     };
-    let keys = Arc::new(KeySpace::new(
+    let keys = Arc::new(KeySpace::sliced(
         format!("{}{id}/acct-", prepared.key_base),
         ctx.workload.keys.count,
+        ctx.slice,
     ));
     let runner = Arc::new(Runner::new(&prepared.subject, &ctx.workload, keys));
     let loaded = load(
@@ -199,6 +266,12 @@ async fn run(
         cancel: ctx.cancel.clone(),
         grace: ctx.grace,
     };
+    let planned = ctx
+        .agenda
+        .and_then(|a| a.warmup_at(&id).zip(a.measure_at(&id)));
+    if let Some((warmup_at, _)) = planned {
+        keep_time(ctx, &id, "warm-up", warmup_at).await;
+    }
     let warmup = match length(&ctx.workload.warmup) {
         Some(length) => {
             let label = format!("{label} (warm-up)");
@@ -206,7 +279,7 @@ async fn run(
                 label,
                 length,
                 mode,
-                seed: derive_seed(ctx.seed, stream),
+                seed: ctx.slice.seed(derive_seed(ctx.seed, stream)),
             };
             // A phase of the trial's step: the measured phase's line closes the step.
             summary(&engine.run(&spec, ctx.progress, None).await)
@@ -216,8 +289,14 @@ async fn run(
     if ctx.cancel.is_cancelled() {
         return Ok(None);
     }
+    if let Some((_, measure_at)) = planned {
+        keep_time(ctx, &id, "measured phase", measure_at).await;
+    }
+    if ctx.cancel.is_cancelled() {
+        return Ok(None);
+    }
     let measured_length = length(&ctx.workload.measure).unwrap_or(Length::Ops(1));
-    let seed = derive_seed(ctx.seed, stream + 1);
+    let seed = ctx.slice.seed(derive_seed(ctx.seed, stream + 1));
     let spec = PhaseSpec {
         label,
         length: measured_length,
@@ -256,6 +335,44 @@ async fn run(
         checks,
         standing: None,
     }))
+}
+
+/// How late a phase may start on the shared timeline before the agent warns that its
+/// window will not line up with the other agents'.
+const LATE: Duration = Duration::from_millis(100);
+
+/// Waits until `at`, the planned start of trial `id`'s `phase` on the shared timeline, or
+/// until the run is cancelled; says loudly when that time has already passed.
+async fn keep_time(ctx: &Context<'_>, id: &str, phase: &str, at: std::time::SystemTime) {
+    let planned = humantime::format_rfc3339_millis(at);
+    match at.duration_since(std::time::SystemTime::now()) {
+        Ok(ahead) => {
+            if ahead > Duration::from_secs(1) {
+                ctx.progress.note(&format!(
+                    "{id}: {phase} at {planned} (in {:.1} s), with the other shards",
+                    ahead.as_secs_f64()
+                ));
+            }
+            tokio::select! {
+                () = tokio::time::sleep(ahead) => {}
+                () = ctx.cancel.cancelled() => {}
+            }
+        }
+        Err(late) if late.duration() > LATE => {
+            let cause = if phase == "warm-up" {
+                "loading its keys (or the step before) overran the load allowance"
+            } else {
+                "its warm-up ended late"
+            };
+            ctx.progress.note(&format!(
+                "WARNING: {id}: {phase} starts {:.3} s after its planned start {planned}: \
+                 {cause}, so its window will not line up with the other shards' \
+                 (its started_unix_ns shows by how much)",
+                late.duration().as_secs_f64()
+            ));
+        }
+        Err(_) => {}
+    }
 }
 
 /// The lost-update check of the trial's books, when its operations changed balances.

@@ -58,6 +58,8 @@ pub fn context(
         progress: &Silent,
         grace: Duration::from_secs(1),
         run_dir: dir,
+        slice: statebench_suites::shard::Slice::WHOLE,
+        agenda: None,
     }
 }
 
