@@ -74,7 +74,7 @@ fn shard_row(s: &ShardRun) -> Vec<String> {
         .unwrap_or_default();
     let threads = s
         .threads
-        .map(|t| format!(", {t} client threads"))
+        .map(|t| format!(", {t} client thread{}", if t == 1 { "" } else { "s" }))
         .unwrap_or_default();
     let interrupted = if s.interrupted { " (interrupted)" } else { "" };
     vec![

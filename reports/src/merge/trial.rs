@@ -51,6 +51,7 @@ pub(super) fn all(shards: &[Shard]) -> Merged {
                 Some((s.index, t))
             })
             .collect();
+        let (trial, warning) = one(&parts);
         if parts.len() < shards.len() {
             let missing: Vec<String> = shards
                 .iter()
@@ -58,12 +59,12 @@ pub(super) fn all(shards: &[Shard]) -> Merged {
                 .map(|s| s.index.to_string())
                 .collect();
             out.warnings.push(format!(
-                "trial {id} is missing on shard {}: merged from the others, so its load is \
+                "trial {} is missing on shard {}: merged from the others, so its load is \
                  not the whole run's",
+                trial.id,
                 missing.join(", ")
             ));
         }
-        let (trial, warning) = one(&parts);
         out.warnings.extend(warning);
         out.ids.insert(id.to_owned(), trial.id.clone());
         out.trials.push(trial);
@@ -78,9 +79,10 @@ fn one(parts: &[(u32, &Trial)]) -> (Trial, Option<String>) {
     let step = whole_step(parts.iter().map(|(_, t)| &t.step));
     let phases: Vec<(u32, &PhaseStats)> = parts.iter().map(|(i, t)| (*i, &t.measured)).collect();
     let window = Window::of(&phases);
-    let warning = window.warning(&first.id);
+    let id = renamed(&first.id, &first.step, &step);
+    let warning = window.warning(&id);
     let trial = Trial {
-        id: renamed(&first.id, &first.step, &step),
+        id,
         step,
         interrupted: parts.iter().any(|(_, t)| t.interrupted),
         load: load(parts),
@@ -184,7 +186,7 @@ impl Window {
         let spread_ms = offsets_ms.iter().copied().fold(0.0, f64::max);
         let longest = lengths_ms.iter().copied().fold(0.0, f64::max);
         let same_length = lengths_ms.iter().all(|l| (l - lengths_ms[0]).abs() <= 1e-6);
-        let tolerance_ms = (lengths_ms[0] / 100.0).max(100.0);
+        let tolerance_ms = tolerance_ms(lengths_ms[0]);
         let aligned = starts.is_none() || (same_length && spread_ms <= tolerance_ms);
         let window_ms = if aligned && same_length {
             lengths_ms[0]
@@ -208,6 +210,10 @@ impl Window {
         }
     }
 
+    fn tolerance_ms(&self) -> f64 {
+        tolerance_ms(self.lengths_ms[0])
+    }
+
     /// The rate of the shards together, from each one's `rates`.
     fn rate(&self, rates: impl Iterator<Item = f64>) -> f64 {
         if self.aligned {
@@ -229,6 +235,13 @@ impl Window {
                  started_unix_ns), so the windows could not be lined up and are taken as \
                  aligned; throughput is over {window}"
             ))
+        } else if !self.aligned && self.spread_ms > self.tolerance_ms() {
+            Some(format!(
+                "trial {id}: the shards' measured windows started {} apart (more than 1 % of \
+                 the window or 100 ms, whichever is larger), so throughput is over their \
+                 union, {window}",
+                latency_us(self.spread_ms * 1_000.0)
+            ))
         } else if !self.aligned {
             let own: Vec<String> = self
                 .lengths_ms
@@ -236,16 +249,21 @@ impl Window {
                 .map(|l| latency_us(l * 1_000.0))
                 .collect();
             Some(format!(
-                "trial {id}: the shards' measured windows ({}) started {} apart (allowed: 1 % \
-                 of the window or 100 ms, whichever is larger) or differ in length, so \
+                "trial {id}: the shards' measured windows differ in length ({}), so \
                  throughput is over their union, {window}",
-                own.join(", "),
-                latency_us(self.spread_ms * 1_000.0)
+                own.join(", ")
             ))
         } else {
             None
         }
     }
+}
+
+/// How far apart the shards' windows may start and still count as one: 1 % of the window,
+/// at least 100 ms (clocks synchronised by NTP agree to a few milliseconds; a phase's start
+/// also waits for its workers).
+fn tolerance_ms(window_ms: f64) -> f64 {
+    (window_ms / 100.0).max(100.0)
 }
 
 /// The measured phase of the shards together.

@@ -32,7 +32,7 @@ pub(super) fn of_runs(shards: &[Shard]) -> Vec<String> {
             .results
             .config
             .threads
-            .map(|t| format!(", {t} client threads"))
+            .map(|t| format!(", {t} client thread{}", if t == 1 { "" } else { "s" }))
             .unwrap_or_default();
         format!("{} logical CPUs{threads}", s.results.machine.logical_cpus)
     };
