@@ -50,6 +50,21 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
+    /// Merge the shards of a sharded run (`run --shard I/N`, every index once) into one run
+    /// that renders and compares like any other: histograms added, counts summed, throughput
+    /// over the common window, each shard's figures kept. Writes results.json, report.md and
+    /// index.html to DIR, the shards' interval logs and histories under DIR/shard-I/; exit 0
+    /// merged (warnings on stderr and in the report), 1 when the runs are not the shards of
+    /// one run.
+    Merge {
+        /// The shards' run directories (or their results.json).
+        #[arg(required = true, value_name = "RUN_DIR")]
+        runs: Vec<PathBuf>,
+        /// Directory to write the merged run into; it must not be one of the shards or hold a
+        /// run already.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
     /// Built-in workloads.
     Workload {
         /// What to do with them.

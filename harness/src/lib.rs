@@ -15,6 +15,7 @@ pub mod faults;
 pub mod inject;
 pub mod listing;
 pub mod machine;
+pub mod merge;
 pub mod nemesis;
 pub mod options;
 pub mod output;

@@ -1,4 +1,4 @@
-//! `statebench`: run, list, report, site, check, compare.
+//! `statebench`: run, list, report, site, check, compare, merge.
 
 use anyhow::Context as _;
 use clap::Parser;
@@ -52,6 +52,7 @@ fn main() -> ExitCode {
             stdout,
         } => report(&path, &format, stdout),
         Command::Site { runs, out } => site(&runs, &out),
+        Command::Merge { runs, out } => merge(&runs, &out),
         Command::Workload {
             command: WorkloadCommand::Show { name },
         } => listing::workload_yaml(&name)
@@ -352,6 +353,25 @@ fn report(path: &std::path::Path, formats: &[String], stdout: bool) -> anyhow::R
         written.push(target.display().to_string());
     }
     println!("report: {}", written.join(", "));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Merges the shards `runs` into `out`; says each warning on stderr.
+fn merge(runs: &[std::path::PathBuf], out: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let merged = statebench::merge::run(runs, out)?;
+    let merge = merged.merge.as_ref();
+    for w in merge.iter().flat_map(|m| &m.warnings) {
+        eprintln!("warning: {w}");
+    }
+    print!("{}", summary::render(&merged));
+    let dir = out.display();
+    println!(
+        "merged {} shards: {dir}/{} (also {dir}/{} and {dir}/{})",
+        merge.map_or(0, |m| m.shards.len()),
+        output::HTML,
+        output::MARKDOWN,
+        output::RESULTS
+    );
     Ok(ExitCode::SUCCESS)
 }
 

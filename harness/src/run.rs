@@ -197,6 +197,7 @@ fn skeleton(options: &RunOptions, first: &RunOptions) -> Results {
         conformance: Vec::new(),
         trials: Vec::new(),
         consistency: Vec::new(),
+        merge: None,
     }
 }
 

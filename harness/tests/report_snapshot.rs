@@ -93,6 +93,7 @@ fn normalize(r: &mut Results) {
         (m.duration_ms, m.ops_per_s, m.ok_per_s, m.late) = (1_000.0, 2_000.0, 2_000.0, 0);
         m.timeline.clear();
         m.window_ms = 1_000.0;
+        m.started_unix_ns = None;
         (t.warmup.duration_ms, t.warmup.ops_per_s) = (0.0, 0.0);
         fixed(&mut m.response, 1.0);
         fixed(&mut m.service, 1.0);

@@ -68,6 +68,7 @@ pub fn build(results: &Results) -> Vec<Block> {
             Vec::new(),
         ));
     }
+    blocks.extend(crate::shards::warnings(results));
     blocks.extend(crate::summary::alert(results));
     blocks.extend(crate::summary::ranking(results));
     blocks.extend(skipped(results));
@@ -81,6 +82,7 @@ pub fn build(results: &Results) -> Vec<Block> {
     blocks.extend(conformance(results));
     blocks.extend(subjects(results));
     blocks.extend(run_facts(results));
+    blocks.extend(crate::shards::section(raw));
     blocks.extend(method());
     blocks
 }

@@ -81,13 +81,7 @@ fn pool_phases(phases: &[&PhaseStats]) -> PhaseStats {
     let sum = |f: fn(&PhaseStats) -> u64| phases.iter().map(|p| f(p)).sum::<u64>();
     let window_ms: f64 = phases.iter().map(|p| p.window_ms).sum();
     let duration_ms: f64 = phases.iter().map(|p| p.duration_ms).sum();
-    let mut counts = Counts::default();
-    for p in phases {
-        counts.ok += p.counts.ok;
-        counts.conflict += p.counts.conflict;
-        counts.indefinite += p.counts.indefinite;
-        counts.fatal += p.counts.fatal;
-    }
+    let counts = sum_counts(phases.iter().map(|p| &p.counts));
     let per_s = |n: f64| {
         if window_ms > 0.0 {
             n * 1_000.0 / window_ms
@@ -114,10 +108,7 @@ fn pool_phases(phases: &[&PhaseStats]) -> PhaseStats {
         unstarted: sum(|p| p.unstarted),
         abandoned: sum(|p| p.abandoned),
         // Start lag has no histogram in the results: the worst trial's stands for all.
-        start_lag: phases
-            .iter()
-            .filter_map(|p| p.start_lag.clone())
-            .max_by(|a, b| a.p99_us.total_cmp(&b.p99_us)),
+        start_lag: worst_start_lag(phases),
         response: all.0,
         service: all.1,
         operations,
@@ -132,17 +123,31 @@ fn pool_phases(phases: &[&PhaseStats]) -> PhaseStats {
     }
 }
 
-/// Every operation kind of the trials, its histograms added outcome by outcome.
+/// Every operation kind of the trials, its histograms added outcome by outcome, its rate over
+/// the sum of their windows.
 fn pool_operations(phases: &[&PhaseStats], window_ms: f64) -> Vec<OpStats> {
+    let mut by_op = add_operations(phases);
+    for op in &mut by_op {
+        op.ops_per_s = if window_ms > 0.0 {
+            op.ops as f64 * 1_000.0 / window_ms
+        } else {
+            0.0
+        };
+    }
+    by_op
+}
+
+/// Every operation kind of `phases`, in the order first seen: counts, retries and refusals
+/// summed, histograms added outcome by outcome and the latencies read again from the sums.
+/// Rates are left as the first phase's: what they are over is the caller's to say (pooled
+/// trials ran one after another, a merged run's shards side by side).
+pub(crate) fn add_operations(phases: &[&PhaseStats]) -> Vec<OpStats> {
     let mut by_op: Vec<OpStats> = Vec::new();
     for op in phases.iter().flat_map(|p| &p.operations) {
         match by_op.iter_mut().find(|o| o.op == op.op) {
             Some(pooled) => {
                 pooled.ops += op.ops;
-                pooled.counts.ok += op.counts.ok;
-                pooled.counts.conflict += op.counts.conflict;
-                pooled.counts.indefinite += op.counts.indefinite;
-                pooled.counts.fatal += op.counts.fatal;
+                pooled.counts = sum_counts([&pooled.counts, &op.counts]);
                 pooled.retries += op.retries;
                 pooled.rejected += op.rejected;
                 for outcome in &op.outcomes {
@@ -160,16 +165,32 @@ fn pool_operations(phases: &[&PhaseStats], window_ms: f64) -> Vec<OpStats> {
         }
     }
     for op in &mut by_op {
-        op.ops_per_s = if window_ms > 0.0 {
-            op.ops as f64 * 1_000.0 / window_ms
-        } else {
-            0.0
-        };
         let (response, service) = merged(&op.outcomes, |_| true);
         op.response = response;
         op.service = service;
     }
     by_op
+}
+
+/// The counts of `all`, outcome by outcome, summed.
+pub(crate) fn sum_counts<'a>(all: impl IntoIterator<Item = &'a Counts>) -> Counts {
+    let mut sum = Counts::default();
+    for c in all {
+        sum.ok += c.ok;
+        sum.conflict += c.conflict;
+        sum.indefinite += c.indefinite;
+        sum.fatal += c.fatal;
+    }
+    sum
+}
+
+/// The start lag of the phase whose lag was worst at p99. Start lag has no histogram in the
+/// results, so it cannot be added: the worst phase's stands for all.
+pub(crate) fn worst_start_lag(phases: &[&PhaseStats]) -> Option<Latency> {
+    phases
+        .iter()
+        .filter_map(|p| p.start_lag.clone())
+        .max_by(|a, b| a.p99_us.total_cmp(&b.p99_us))
 }
 
 fn add_outcome(a: &OutcomeStats, b: &OutcomeStats) -> OutcomeStats {
@@ -205,7 +226,7 @@ fn add_outcome(a: &OutcomeStats, b: &OutcomeStats) -> OutcomeStats {
 }
 
 /// Response and service time over the outcomes `keep` chooses, from their histograms.
-fn merged<'a>(
+pub(crate) fn merged<'a>(
     outcomes: impl IntoIterator<Item = &'a OutcomeStats>,
     keep: impl Fn(&OutcomeStats) -> bool,
 ) -> (Latency, Latency) {

@@ -239,6 +239,7 @@ pub fn sample() -> Results {
             ),
         ],
         consistency: Vec::new(),
+        merge: None,
     }
 }
 

@@ -44,6 +44,71 @@ pub struct Results {
     /// Consistency runs: one per subject and fault scenario.
     #[serde(default)]
     pub consistency: Vec<ConsistencyRun>,
+    /// How this run was merged from the shards of a sharded run (`statebench merge`): each
+    /// shard's own figures and what disagreed; absent in a run that was not merged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merge: Option<Merge>,
+}
+
+/// The shards a merged run was made from, and what the merge found amiss.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Merge {
+    /// One entry per shard, by index.
+    pub shards: Vec<ShardRun>,
+    /// Where the shards disagreed (windows, versions, machines, missing trials): the merged
+    /// figures stand, but read them with these in mind.
+    #[serde(default)]
+    pub warnings: Vec<String>,
+}
+
+/// One shard of a merged run, as it ran.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ShardRun {
+    /// The shard's index (`run --shard I/N`).
+    pub index: u32,
+    /// The run directory it was read from, as given to `statebench merge`.
+    pub source: String,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    /// RFC 3339, UTC.
+    pub finished_at: String,
+    /// The shard was stopped before it finished.
+    pub interrupted: bool,
+    /// The tool that ran it.
+    pub tool: Tool,
+    /// The machine it ran on.
+    pub machine: Machine,
+    /// Threads that ran its clients, where recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<usize>,
+    /// Its own figures for each trial it ran.
+    pub trials: Vec<ShardTrial>,
+}
+
+/// One shard's own figures for one trial of a merged run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ShardTrial {
+    /// The merged trial's id.
+    pub id: String,
+    /// How the shard offered its part of the load.
+    pub step: Step,
+    /// Wall-clock start of its measured phase, nanoseconds since the Unix epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_unix_ns: Option<u64>,
+    /// Its measured window.
+    pub window_ms: f64,
+    /// Operations it completed, any outcome.
+    pub ops: u64,
+    /// Its operations per second of its window.
+    pub ops_per_s: f64,
+    /// Its goodput.
+    pub ok_per_s: f64,
+    /// Its response time of successful operations at the 99th percentile.
+    pub ok_p99_us: f64,
+    /// Its HdrHistogram interval log, relative to the merged run's directory, when copied
+    /// there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval_log: Option<String>,
 }
 
 /// One run of the consistency suite: a subject's clients on a few hot keys, every operation
