@@ -75,6 +75,7 @@ fn closed_loop(c: &mut Criterion) {
                                 concurrency: workers,
                             },
                             seed: 1,
+                            stagger: 0.0,
                         };
                         engine.run(&spec, &Silent, None).await.elapsed
                     }

@@ -372,7 +372,9 @@ fn merge(runs: &[std::path::PathBuf], out: &std::path::Path) -> anyhow::Result<E
         output::MARKDOWN,
         output::RESULTS
     );
-    Ok(ExitCode::SUCCESS)
+    // The merged run's findings decide, as a run's do: a check failed on any shard is a
+    // failed check of the run (agents that exit 3 or 4 are still merged).
+    Ok(ExitCode::from(findings(&merged, false, "")))
 }
 
 /// Builds a static site of the runs `paths` in `out`.

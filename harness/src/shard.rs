@@ -75,6 +75,16 @@ impl Sharding {
             return Ok(None);
         };
         let start_at = args.start_at.as_deref().map(start_time).transpose()?;
+        if let Some(at) = start_at
+            && at > SystemTime::now() + MAX_AHEAD
+        {
+            // Milliseconds typed for seconds land tens of thousands of years ahead: the agent
+            // would wait for ever, with nothing to say why but a progress note.
+            return Err(InvalidInput(format!(
+                "--start-at {} is more than a day ahead (milliseconds given for seconds?)",
+                args.start_at.as_deref().unwrap_or_default().trim()
+            )));
+        }
         let load_allowance = match &args.load_allowance {
             Some(text) => allowance(text)?,
             None => DEFAULT_LOAD_ALLOWANCE,
@@ -274,6 +284,9 @@ fn allowance(text: &str) -> Result<Duration, InvalidInput> {
         ))),
     }
 }
+
+/// How far ahead `--start-at` may be.
+const MAX_AHEAD: Duration = Duration::from_secs(24 * 3600);
 
 /// `--start-at`: Unix time in seconds, whole or fractional, or an RFC 3339 time with `Z` or
 /// an offset.
@@ -503,6 +516,17 @@ mod tests {
                     &[],
                 ),
                 "--start-at must be a Unix time in seconds",
+            ),
+            (
+                resolve(
+                    |a| {
+                        a.shard = Some("0/2".into());
+                        // Milliseconds for seconds: the year 57970.
+                        a.start_at = Some("1767225600000".into());
+                    },
+                    &[],
+                ),
+                "is more than a day ahead (milliseconds given for seconds?)",
             ),
         ];
         for (result, message) in cases {

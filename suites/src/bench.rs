@@ -76,6 +76,7 @@ impl ClosedLoop {
                 concurrency: workers.max(1),
             },
             seed: self.runs.fetch_add(1, Ordering::Relaxed),
+            stagger: 0.0,
         };
         self.engine.run(&spec, &Silent, None).await.elapsed
     }

@@ -91,6 +91,13 @@ impl Slice {
         whole / count + usize::from((self.index as usize) < whole % count)
     }
 
+    /// Where this slice's constant arrivals fall within one of its gaps, as a fraction: its
+    /// index over the count (0 for the whole run), so that slices started together interleave
+    /// their arrivals instead of offering N at once.
+    pub fn stagger(self) -> f64 {
+        f64::from(self.index) / f64::from(self.count)
+    }
+
     /// This slice's part of an offered rate in operations per second.
     pub fn rate(self, whole: f64) -> f64 {
         whole / f64::from(self.count)

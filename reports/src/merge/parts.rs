@@ -3,7 +3,9 @@
 //! (shard 0 unless asked otherwise); they are taken from the shards that ran them.
 
 use super::{Shard, relocated};
-use statebench_suites::results::{CheckResult, ConsistencyRun, ServerInfo, Skipped, SubjectInfo};
+use statebench_suites::results::{
+    CheckResult, CheckStatus, ConsistencyRun, ServerInfo, Skipped, SubjectInfo,
+};
 
 /// Every subject of the shards, once, with every disproof any shard found.
 pub(super) fn subjects(shards: &[Shard]) -> Vec<SubjectInfo> {
@@ -23,15 +25,23 @@ pub(super) fn subjects(shards: &[Shard]) -> Vec<SubjectInfo> {
     out
 }
 
-/// Every shard's conformance verdicts, each check of a subject once (the lowest shard's).
+/// Every shard's conformance verdicts, each check of a subject once: a failure on any shard
+/// (`--shard-checks all`) stands, naming the shard; else the lowest shard's verdict.
 pub(super) fn conformance(shards: &[Shard]) -> Vec<CheckResult> {
     let mut out: Vec<CheckResult> = Vec::new();
-    for c in shards.iter().flat_map(|s| &s.results.conformance) {
-        if !out
-            .iter()
-            .any(|o| o.subject == c.subject && o.check == c.check)
-        {
-            out.push(c.clone());
+    for shard in shards {
+        for c in &shard.results.conformance {
+            let seen = out
+                .iter_mut()
+                .find(|o| o.subject == c.subject && o.check == c.check);
+            match seen {
+                None => out.push(c.clone()),
+                Some(o) if c.status == CheckStatus::Fail && o.status != CheckStatus::Fail => {
+                    *o = c.clone();
+                    o.detail = format!("shard {}: {}", shard.index, c.detail);
+                }
+                Some(_) => {}
+            }
         }
     }
     out

@@ -150,7 +150,7 @@ fn buckets(h: &Histogram<u64>) -> Vec<(u64, u64)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(ProptestConfig::with_cases(24))]
 
     /// The exactness the issue asks for: values recorded on N shards, split at random,
     /// merge into the histogram of all of them taken together, bucket for bucket.
@@ -436,4 +436,37 @@ fn the_report_shows_the_shards_and_what_they_disagreed_on() {
     assert!(html.contains("<h2>Shards</h2>"));
     // A run that was not merged has no such section.
     assert!(!crate::markdown::render(&sample()).contains("Shards"));
+}
+
+#[test]
+fn a_check_failed_on_a_later_shard_stands_over_an_earlier_pass() {
+    use statebench_suites::results::{CheckResult, CheckStatus};
+    let check = |status, detail: &str| CheckResult {
+        subject: "memory:state".into(),
+        check: "cas-exactly-one-winner".into(),
+        capability: Some("cas".into()),
+        status,
+        detail: detail.into(),
+    };
+    let mut a = shard(0, 3, &values(3, Outcome::Ok), 0.0);
+    let mut b = shard(1, 3, &values(3, Outcome::Ok), 0.0);
+    let mut c = shard(2, 3, &values(3, Outcome::Ok), 0.0);
+    a.results.conformance.push(check(CheckStatus::Pass, ""));
+    b.results
+        .conformance
+        .push(check(CheckStatus::Fail, "two winners"));
+    c.results.conformance.push(check(CheckStatus::Pass, ""));
+    let merged = merge(vec![a, b, c]).unwrap();
+    assert_eq!(merged.conformance.len(), 1);
+    assert_eq!(merged.conformance[0].status, CheckStatus::Fail);
+    assert_eq!(merged.conformance[0].detail, "shard 1: two winners");
+    let subject = merged
+        .subjects
+        .iter()
+        .find(|s| s.name == "memory:state")
+        .unwrap();
+    assert_eq!(
+        subject.correctness.as_ref().unwrap().standing,
+        statebench_suites::standing::Standing::Fail
+    );
 }

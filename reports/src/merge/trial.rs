@@ -107,7 +107,7 @@ fn whole_step<'a>(mut steps: impl Iterator<Item = &'a Step>) -> Step {
     let Some(first) = steps.next() else {
         return Step::Closed { concurrency: 0 };
     };
-    steps.fold(first.clone(), |whole, part| match (whole, part) {
+    let whole = steps.fold(first.clone(), |whole, part| match (whole, part) {
         (Step::Closed { concurrency: a }, Step::Closed { concurrency: b }) => {
             Step::Closed { concurrency: a + b }
         }
@@ -130,7 +130,22 @@ fn whole_step<'a>(mut steps: impl Iterator<Item = &'a Step>) -> Step {
         // A latency trial is open and a throughput trial closed on every shard; a mixed id
         // cannot come from one run, so the first's kind stands.
         (whole, _) => whole,
-    })
+    });
+    match whole {
+        // The parts are the whole divided: their float sum can miss it in the last bit
+        // (1000/6 six times is 999.9999999999999), and the step's slug must be the whole's
+        // for compare to match it with a run of another shard count: to the micro-op/s.
+        Step::Open {
+            rate_per_s,
+            arrivals,
+            max_in_flight,
+        } => Step::Open {
+            rate_per_s: (rate_per_s * 1e6).round() / 1e6,
+            arrivals,
+            max_in_flight,
+        },
+        closed => closed,
+    }
 }
 
 /// The shard's trial id with its step's slug replaced by the whole step's, where the id
@@ -401,5 +416,15 @@ mod tests {
                 max_in_flight: 128,
             }
         );
+        // Six or seven parts of 1000/s add up to 1000/s, not 999.9999999999999.
+        for n in [6, 7] {
+            let part = Step::Open {
+                rate_per_s: 1000.0 / f64::from(n),
+                arrivals: Arrivals::Constant,
+                max_in_flight: 1,
+            };
+            let whole = whole_step(std::iter::repeat_n(&part, n as usize));
+            assert_eq!(whole.slug(), "1000-per-s", "{n} parts");
+        }
     }
 }

@@ -73,6 +73,11 @@ pub struct PhaseSpec {
     pub mode: Mode,
     /// Seeds this phase's generators.
     pub seed: u64,
+    /// The fraction of a gap constant arrivals start late ([`Slice::stagger`]); 0 in a whole
+    /// run.
+    ///
+    /// [`Slice::stagger`]: crate::shard::Slice::stagger
+    pub stagger: f64,
 }
 
 /// What a phase recorded.
@@ -272,7 +277,8 @@ impl Engine {
                         Length::Ops(n) => Some(n),
                         Length::Duration(_) => None,
                     },
-                    schedule: Schedule::new(rate, arrivals, derive_seed(spec.seed, u64::MAX)),
+                    schedule: Schedule::new(rate, arrivals, derive_seed(spec.seed, u64::MAX))
+                        .shifted(spec.stagger),
                     ops: generator(0),
                     mean_gap: Duration::from_secs_f64(1.0 / rate),
                 };

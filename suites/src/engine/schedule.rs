@@ -9,6 +9,8 @@ use std::time::Duration;
 /// Intended start offsets from the phase's start, one per operation, in order.
 pub struct Schedule {
     rate: f64,
+    /// Constant arrivals start this fraction of a gap late (a slice's place among slices).
+    shift: f64,
     issued: u64,
     poisson: Option<(SmallRng, Exp<f64>)>,
     at: f64,
@@ -23,16 +25,26 @@ impl Schedule {
         });
         Self {
             rate,
+            shift: 0.0,
             issued: 0,
             poisson,
             at: 0.0,
         }
     }
 
+    /// Constant arrivals `fraction` (0 to 1) of a gap later: slice i of N, each at 1/N of
+    /// the rate from one common start, is shifted i/N of its own gap, so that the N slices'
+    /// arrivals together are evenly spaced, as one agent's would be, not N at once. Poisson
+    /// arrivals are independent already.
+    pub fn shifted(mut self, fraction: f64) -> Self {
+        self.shift = fraction;
+        self
+    }
+
     /// The next intended start.
     pub fn next_offset(&mut self) -> Duration {
         let offset = match &mut self.poisson {
-            None => self.issued as f64 / self.rate,
+            None => (self.issued as f64 + self.shift) / self.rate,
             Some((rng, gaps)) => {
                 let at = self.at;
                 self.at += gaps.sample(rng);
@@ -70,6 +82,27 @@ mod tests {
             ]
         );
         assert_eq!(s.count_until(Duration::from_secs(1)), 997);
+    }
+
+    #[test]
+    fn slices_of_constant_arrivals_interleave_into_the_whole_schedule() {
+        // Four slices of 1000/s, each 250/s: together every millisecond, none at once.
+        let mut all: Vec<Duration> = (0..4)
+            .flat_map(|i| {
+                let mut s = Schedule::new(250.0, Arrivals::Constant, 0).shifted(f64::from(i) / 4.0);
+                (0..5).map(move |_| s.next_offset()).collect::<Vec<_>>()
+            })
+            .collect();
+        all.sort();
+        let mut whole = Schedule::new(1_000.0, Arrivals::Constant, 0);
+        for (i, at) in all.iter().enumerate() {
+            let expected = whole.next_offset();
+            let apart = at.abs_diff(expected);
+            assert!(
+                apart < Duration::from_nanos(10),
+                "arrival {i}: {at:?} vs {expected:?}"
+            );
+        }
     }
 
     #[test]

@@ -280,6 +280,7 @@ async fn run(
                 length,
                 mode,
                 seed: ctx.slice.seed(derive_seed(ctx.seed, stream)),
+                stagger: ctx.slice.stagger(),
             };
             // A phase of the trial's step: the measured phase's line closes the step.
             summary(&engine.run(&spec, ctx.progress, None).await)
@@ -302,6 +303,7 @@ async fn run(
         length: measured_length,
         mode,
         seed,
+        stagger: ctx.slice.stagger(),
     };
     let (log, interval_log) = open_log(ctx, &id);
     let report = engine.run(&spec, ctx.progress, log).await;

@@ -42,6 +42,7 @@ pub async fn phase(engine: &Engine, length: Length, mode: Mode) -> PhaseReport {
         length,
         mode,
         seed: 7,
+        stagger: 0.0,
     };
     engine.run(&spec, &Silent, None).await
 }
