@@ -54,8 +54,8 @@ pub enum Command {
     /// that renders and compares like any other: histograms added, counts summed, throughput
     /// over the common window, each shard's figures kept. Writes results.json, report.md and
     /// index.html to DIR, the shards' interval logs and histories under DIR/shard-I/; exit 0
-    /// merged (warnings on stderr and in the report), 1 when the runs are not the shards of
-    /// one run.
+    /// merged (warnings on stderr and in the report), 3 merged with a failed check, 4 with an
+    /// undecided one, 1 when the runs are not the shards of one run.
     Merge {
         /// The shards' run directories (or their results.json).
         #[arg(required = true, value_name = "RUN_DIR")]

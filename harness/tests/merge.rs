@@ -268,3 +268,47 @@ fn runs_that_are_not_every_shard_of_one_run_are_refused_with_the_reason() {
     assert_eq!(done.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&done.stderr).contains("is the run directory"));
 }
+
+/// A check that failed on one shard fails the merged run: exit 3, as `run` exits, with the
+/// shard named in the merged verdict; the merge is still written.
+#[test]
+fn a_check_failed_on_any_shard_makes_the_merge_exit_3() {
+    let tmp = tempfile::tempdir().unwrap();
+    let verdict = |status: &str, detail: &str| {
+        serde_json::json!([{
+            "subject": "memory:state",
+            "check": "cas-exactly-one-winner",
+            "capability": "cas",
+            "status": status,
+            "detail": detail,
+        }])
+    };
+    let passed = copy(tmp.path(), "shard-0", |r| {
+        r["config"]["shard"] = serde_json::json!({"index": 0, "count": 2});
+        r["conformance"] = verdict("pass", "");
+    });
+    let failed = copy(tmp.path(), "shard-1", |r| {
+        r["config"]["shard"] = serde_json::json!({"index": 1, "count": 2});
+        r["conformance"] = verdict("fail", "two winners");
+    });
+    let out = tmp.path().join("merged");
+    let done = merge(&[&passed, &failed], &out);
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(done.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("checks failed: memory:state"), "{stderr}");
+    let merged = read(&out);
+    assert_eq!(merged["conformance"][0]["status"], "fail");
+    assert_eq!(merged["conformance"][0]["detail"], "shard 1: two winners");
+    // Both shards passing: exit 0.
+    let other = copy(tmp.path(), "shard-1-passed", |r| {
+        r["config"]["shard"] = serde_json::json!({"index": 1, "count": 2});
+        r["conformance"] = verdict("pass", "");
+    });
+    let done = merge(&[&passed, &other], &tmp.path().join("merged-ok"));
+    assert_eq!(
+        done.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+}
