@@ -151,14 +151,17 @@ fn title(results: &Results) -> String {
     format!("statebench: {}", results.config.workload.name)
 }
 
-fn run_facts(r: &Results) -> Vec<Block> {
-    let mut blocks = vec![Block::Heading(2, "The run".into())];
-    let sha = r
-        .tool
-        .git_sha
+/// ` (git SHA)` after a tool's version, where the commit is known.
+pub(crate) fn git_suffix(tool: &statebench_suites::results::Tool) -> String {
+    tool.git_sha
         .as_deref()
         .map(|s| format!(" (git {s})"))
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+fn run_facts(r: &Results) -> Vec<Block> {
+    let mut blocks = vec![Block::Heading(2, "The run".into())];
+    let sha = git_suffix(&r.tool);
     let m = &r.machine;
     let cpu = m
         .cpu_model

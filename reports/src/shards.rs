@@ -2,7 +2,7 @@
 //! disagreed, and each shard's own figures beside the merged ones. Nothing is shown for a run
 //! that was not merged.
 
-use crate::document::{Block, Table, step_words};
+use crate::document::{Block, Table, git_suffix, step_words};
 use crate::format::{latency_us, rate};
 use statebench_suites::results::{Merge, Results, ShardRun, Trial};
 
@@ -66,12 +66,7 @@ fn shards(merge: &Merge) -> Table {
 }
 
 fn shard_row(s: &ShardRun) -> Vec<String> {
-    let sha = s
-        .tool
-        .git_sha
-        .as_deref()
-        .map(|g| format!(" (git {g})"))
-        .unwrap_or_default();
+    let sha = git_suffix(&s.tool);
     let threads = s
         .threads
         .map(|t| format!(", {t} client thread{}", if t == 1 { "" } else { "s" }))
