@@ -115,7 +115,7 @@ impl CacheAside {
     }
 
     async fn set(&self, key: &str, found: &Versioned, gated: bool) -> Result<(), StateError> {
-        let mut conn = self.cache.conn.clone();
+        let mut conn = self.cache.conn().await?;
         let _: i64 = self
             .fill
             .key(Self::key(key))
@@ -123,7 +123,7 @@ impl CacheAside {
             .arg(found.version.raw())
             .arg(found.value.as_ref())
             .arg(TTL_S)
-            .invoke_async(&mut conn)
+            .invoke_async(&mut *conn)
             .await
             .map_err(|e| classify(&e))?;
         Ok(())
@@ -138,10 +138,9 @@ impl CacheAside {
     }
 
     async fn forget(&self, key: &str) -> Result<(), StateError> {
-        let mut conn = self.cache.conn.clone();
         let _: i64 = redis::cmd("DEL")
             .arg(Self::key(key))
-            .query_async(&mut conn)
+            .query_async(&mut *self.cache.conn().await?)
             .await
             .map_err(|e| classify(&e))?;
         Ok(())
@@ -157,11 +156,10 @@ impl Adapter for CacheAside {
 #[async_trait]
 impl StateStore for CacheAside {
     async fn get(&self, key: &str) -> Result<Option<Versioned>, StateError> {
-        let mut conn = self.cache.conn.clone();
         // A cache that does not answer is bypassed, as services do: the truth still answers.
-        if let Ok(Some(hit)) =
-            timed_within(CACHE_TIMEOUT, crate::redis::get(&mut conn, &Self::key(key))).await
-        {
+        let cached =
+            async { crate::redis::get(&mut *self.cache.conn().await?, &Self::key(key)).await };
+        if let Ok(Some(hit)) = timed_within(CACHE_TIMEOUT, cached).await {
             return Ok(Some(hit));
         }
         let found = self.truth.get(key).await?;
@@ -213,16 +211,16 @@ impl Layered for CacheAside {
     }
 
     async fn cached(&self, key: &str) -> Result<Option<Cached>, StateError> {
-        let mut conn = self.cache.conn.clone();
+        let mut conn = self.cache.conn().await?;
         let key = Self::key(key);
-        let Some(entry) = crate::redis::get(&mut conn, &key).await? else {
+        let Some(entry) = crate::redis::get(&mut *conn, &key).await? else {
             return Ok(None);
         };
         // PTTL: milliseconds left, -1 without an expiry, -2 when the key is gone (expired
         // between the two commands: report the entry as it was, about to go).
         let ttl_ms: i64 = redis::cmd("PTTL")
             .arg(&key)
-            .query_async(&mut conn)
+            .query_async(&mut *conn)
             .await
             .map_err(|e| classify(&e))?;
         let expires_in = match ttl_ms {

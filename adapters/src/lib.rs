@@ -27,6 +27,7 @@ pub mod pg_eventlog;
 pub mod postgres;
 pub mod redis;
 pub mod redis_conn;
+mod resp;
 mod state;
 mod token;
 

@@ -1,6 +1,5 @@
 //! `redis`: the distributed cache as the primary store. Each key is a hash of `value` and
-//! `version`; a compare-and-set is a Lua script, atomic on the server and safe on a
-//! multiplexed connection.
+//! `version`; a compare-and-set is a Lua script, atomic on the server.
 
 use crate::connect::ConnectError;
 use crate::redis_conn::{Redis, classify, timed, version_of};
@@ -48,9 +47,10 @@ pub struct RedisStore {
 }
 
 impl RedisStore {
-    /// Connects to `url`.
-    pub async fn connect(url: &str) -> Result<Self, ConnectError> {
-        let redis = Redis::connect(url).await?;
+    /// Connects to `url` with a pool of at most `connections` (one per operation that runs
+    /// at once).
+    pub async fn connect(url: &str, connections: usize) -> Result<Self, ConnectError> {
+        let redis = Redis::connect(url, connections).await?;
         Ok(Self {
             descriptor: descriptor(&redis),
             redis,
@@ -67,7 +67,7 @@ impl Adapter for RedisStore {
 
 /// Runs the [`PUT`] script.
 pub(crate) async fn put(
-    conn: &mut redis::aio::ConnectionManager,
+    conn: &mut (impl redis::aio::ConnectionLike + Send),
     script: &redis::Script,
     key: &str,
     value: &[u8],
@@ -105,7 +105,7 @@ pub(crate) async fn put(
 
 /// Reads the hash of `key`.
 pub(crate) async fn get(
-    conn: &mut redis::aio::ConnectionManager,
+    conn: &mut (impl redis::aio::ConnectionLike + Send),
     key: &str,
 ) -> Result<Option<Versioned>, StateError> {
     let (value, version): (Option<Vec<u8>>, Option<u64>) = redis::cmd("HMGET")
@@ -127,12 +127,20 @@ pub(crate) async fn get(
 #[async_trait]
 impl StateStore for RedisStore {
     async fn get(&self, key: &str) -> Result<Option<Versioned>, StateError> {
-        let mut conn = self.redis.conn.clone();
-        timed(get(&mut conn, key)).await
+        timed(async { get(&mut *self.redis.conn().await?, key).await }).await
     }
 
     async fn put(&self, key: &str, value: Bytes, expect: Expect) -> Result<Version, StateError> {
-        let mut conn = self.redis.conn.clone();
-        timed(put(&mut conn, &self.put, key, &value, expect)).await
+        timed(async {
+            put(
+                &mut *self.redis.conn().await?,
+                &self.put,
+                key,
+                &value,
+                expect,
+            )
+            .await
+        })
+        .await
     }
 }

@@ -1,17 +1,223 @@
-//! Redis plumbing shared by `redis` and `cache-aside`: one multiplexed connection that
-//! reconnects, error classification, and the persistence settings in force.
+//! Redis plumbing shared by `redis` and `cache-aside`: a pool of connections that each serve
+//! one operation at a time, error classification, and the persistence settings in force.
+//!
+//! Each operation takes a connection from the pool, writes its request and reads its reply
+//! on its own task, as hiredis (redis-benchmark), go-redis or Jedis do, and gives the
+//! connection back. redis-rs encodes the commands and its types read the replies; the socket,
+//! the pool and the reply decoder ([`crate::resp`]) are ours. redis-rs's own async connection
+//! is multiplexed: every request goes through a driver task and back, which cost a single
+//! client 15–20 % of its reads against redis-benchmark on the same server (README, "Peer
+//! parity").
 
 use crate::connect::{CONNECT_TIMEOUT, ConnectError, OPERATION_TIMEOUT, redact, within};
 use crate::{Capability, StoreError};
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use bytes::{Buf, BytesMut};
+use parking_lot::Mutex;
+use redis::aio::ConnectionLike;
+use redis::{
+    Cmd, ConnectionAddr, ConnectionInfo, IntoConnectionInfo, RedisError, RedisFuture, Value,
+};
 use std::collections::BTreeMap;
 use std::fmt;
+use std::io;
+use std::ops::{Deref, DerefMut};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-/// A connection to one Redis server, and what it said about itself.
+/// An idle connection unused this long is closed, so that the pools of subjects that are not
+/// running hold no server connections.
+const IDLE: Duration = Duration::from_secs(5);
+
+/// One TCP connection to a Redis server, used by one caller at a time.
+pub struct Dedicated {
+    stream: TcpStream,
+    /// Bytes read and not yet decoded.
+    read: BytesMut,
+    /// A request went out whose replies were not all read (the caller gave up, or the
+    /// connection failed): the next reply on it would be someone else's.
+    pending: bool,
+    /// The database selected.
+    db: i64,
+}
+
+impl Dedicated {
+    /// Connects, with `TCP_NODELAY` as hiredis sets it, authenticates, names the connection
+    /// `statebench` and selects the database the URL names.
+    async fn open(info: &ConnectionInfo) -> Result<Self, RedisError> {
+        let ConnectionAddr::Tcp(host, port) = info.addr() else {
+            return Err(RedisError::from(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "statebench connects to Redis over TCP only (redis://host:port/db)",
+            )));
+        };
+        let stream = TcpStream::connect((host.as_str(), *port)).await?;
+        stream.set_nodelay(true)?;
+        let mut conn = Self {
+            stream,
+            read: BytesMut::with_capacity(16 * 1024),
+            pending: false,
+            db: 0,
+        };
+        let settings = info.redis_settings();
+        if let Some(password) = settings.password() {
+            let mut auth = redis::cmd("AUTH");
+            if let Some(user) = settings.username() {
+                auth.arg(user);
+            }
+            auth.arg(password).query_async::<()>(&mut conn).await?;
+        }
+        // Named, as the PostgreSQL connections are (`application_name`): CLIENT LIST shows
+        // which connections are the harness's.
+        redis::cmd("CLIENT")
+            .arg("SETNAME")
+            .arg("statebench")
+            .query_async::<()>(&mut conn)
+            .await?;
+        if settings.db() != 0 {
+            redis::cmd("SELECT")
+                .arg(settings.db())
+                .query_async::<()>(&mut conn)
+                .await?;
+            conn.db = settings.db();
+        }
+        Ok(conn)
+    }
+
+    /// Reads the next whole reply.
+    async fn reply(&mut self) -> Result<Value, RedisError> {
+        loop {
+            if let Some((value, used)) = crate::resp::decode(&self.read)? {
+                self.read.advance(used);
+                return Ok(value);
+            }
+            if self.stream.read_buf(&mut self.read).await? == 0 {
+                return Err(RedisError::from(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the server closed the connection",
+                )));
+            }
+        }
+    }
+
+    /// Writes `request` and reads `skip + keep` replies, returning the last `keep`.
+    async fn exchange(
+        &mut self,
+        request: &[u8],
+        skip: usize,
+        keep: usize,
+    ) -> Result<Vec<Value>, RedisError> {
+        self.pending = true;
+        self.stream.write_all(request).await?;
+        let mut kept = Vec::with_capacity(keep);
+        for i in 0..skip + keep {
+            let value = self.reply().await?;
+            if i >= skip {
+                kept.push(value);
+            }
+        }
+        self.pending = false;
+        Ok(kept)
+    }
+
+    /// Whether the connection can take another request: every reply was read, nothing
+    /// unasked-for arrived, and the server has not closed it. Costs no system call unless the
+    /// socket was reported readable.
+    fn usable(&self) -> bool {
+        if self.pending || !self.read.is_empty() {
+            return false;
+        }
+        let mut byte = [0u8; 1];
+        matches!(self.stream.try_read(&mut byte), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+    }
+}
+
+impl ConnectionLike for Dedicated {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        Box::pin(async move {
+            let mut replies = self.exchange(&cmd.get_packed_command(), 0, 1).await?;
+            Ok(replies.pop().unwrap_or(Value::Nil))
+        })
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        Box::pin(async move {
+            self.exchange(&pipeline.get_packed_pipeline(), offset, count)
+                .await
+        })
+    }
+
+    fn get_db(&self) -> i64 {
+        self.db
+    }
+}
+
+/// The connections to one server: the idle ones, the most recently used last, and one permit
+/// per connection in use.
+struct Pool {
+    info: ConnectionInfo,
+    idle: Mutex<Vec<(Dedicated, Instant)>>,
+    permits: Arc<Semaphore>,
+}
+
+impl Pool {
+    /// The most recently used idle connection that is still usable, closing those that
+    /// are not.
+    fn reuse(&self) -> Option<Dedicated> {
+        let mut idle = self.idle.lock();
+        while let Some((conn, _)) = idle.pop() {
+            if conn.usable() {
+                return Some(conn);
+            }
+        }
+        None
+    }
+}
+
+/// A connection taken from the pool for one operation; it goes back when dropped, unless it
+/// is out of step or closed.
+pub struct Conn {
+    conn: Option<Dedicated>,
+    pool: Arc<Pool>,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Deref for Conn {
+    type Target = Dedicated;
+
+    fn deref(&self) -> &Dedicated {
+        self.conn.as_ref().expect("a connection until dropped")
+    }
+}
+
+impl DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut Dedicated {
+        self.conn.as_mut().expect("a connection until dropped")
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take()
+            && conn.usable()
+        {
+            self.pool.idle.lock().push((conn, Instant::now()));
+        }
+    }
+}
+
+/// A pool of connections to one Redis server, and what the server said about itself. Clones
+/// share the pool.
 #[derive(Clone)]
 pub struct Redis {
-    /// Multiplexed: every caller shares it; reconnects after the server comes back.
-    pub conn: ConnectionManager,
+    pool: Arc<Pool>,
     /// `Redis 7.0.15`, …
     pub version: String,
     /// Persistence settings read from the server.
@@ -19,27 +225,37 @@ pub struct Redis {
 }
 
 impl Redis {
-    /// Connects to `url` (`redis://host:port`) and reads the server's version and settings.
-    pub async fn connect(url: &str) -> Result<Self, ConnectError> {
-        let client = redis::Client::open(url)
+    /// Connects to `url` (`redis://[user:password@]host:port[/db]`) with a pool of at most
+    /// `connections` (one per operation that runs at once), and reads the server's version
+    /// and settings.
+    pub async fn connect(url: &str, connections: usize) -> Result<Self, ConnectError> {
+        let info = url
+            .into_connection_info()
             .map_err(|e| ConnectError::Invalid(format!("Redis URL `{}`: {e}", redact(url))))?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(CONNECT_TIMEOUT))
-            .set_response_timeout(Some(OPERATION_TIMEOUT))
-            .set_number_of_retries(2);
-        let connecting = async {
-            ConnectionManager::new_with_config(client, config)
-                .await
-                .map_err(|e| e.to_string())
+        if !matches!(info.addr(), ConnectionAddr::Tcp(..)) {
+            return Err(ConnectError::Invalid(format!(
+                "Redis URL `{}`: statebench connects over TCP only (redis://host:port/db)",
+                redact(url)
+            )));
+        }
+        let pool = Arc::new(Pool {
+            info,
+            idle: Mutex::new(Vec::new()),
+            permits: Arc::new(Semaphore::new(connections.max(1))),
+        });
+        let redis = Self {
+            pool,
+            version: String::new(),
+            settings: BTreeMap::new(),
         };
-        let mut conn = within(CONNECT_TIMEOUT * 2, connecting, || {
-            format!("no answer from {}", redact(url))
+        let mut conn = within(CONNECT_TIMEOUT, redis.conn::<String>(), || {
+            StoreError::Timeout(format!("no answer in {CONNECT_TIMEOUT:?}"))
         })
         .await
-        .map_err(ConnectError::Unreachable)?;
+        .map_err(|e| ConnectError::Unreachable(format!("{}: {e}", redact(url))))?;
         let info: String = redis::cmd("INFO")
             .arg("server")
-            .query_async(&mut conn)
+            .query_async(&mut *conn)
             .await
             .map_err(|e| ConnectError::Unusable(e.to_string()))?;
         let field = |name: &str| {
@@ -57,17 +273,46 @@ impl Redis {
             let pair: Vec<String> = redis::cmd("CONFIG")
                 .arg("GET")
                 .arg(name)
-                .query_async(&mut conn)
+                .query_async(&mut *conn)
                 .await
                 .map_err(|e| ConnectError::Unusable(format!("CONFIG GET {name}: {e}")))?;
             if let [_, value] = pair.as_slice() {
                 settings.insert(name.to_owned(), value.clone());
             }
         }
+        drop(conn);
+        close_idle(Arc::downgrade(&redis.pool));
         Ok(Self {
-            conn,
             version,
             settings,
+            ..redis
+        })
+    }
+
+    /// A connection for one operation: the most recently used idle one, or a new one while
+    /// fewer than the pool's size are in use; else waits for one to come back. The caller
+    /// bounds the wait (every operation runs within a timeout).
+    pub async fn conn<T: fmt::Debug + fmt::Display>(&self) -> Result<Conn, StoreError<T>> {
+        let permit = match self.pool.permits.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => self
+                .pool
+                .permits
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?,
+        };
+        let conn = match self.pool.reuse() {
+            Some(conn) => conn,
+            None => Dedicated::open(&self.pool.info)
+                .await
+                .map_err(|e| classify(&e))?,
+        };
+        Ok(Conn {
+            conn: Some(conn),
+            pool: self.pool.clone(),
+            _permit: permit,
         })
     }
 
@@ -119,4 +364,25 @@ pub fn version_of(value: &redis::Value) -> Option<u64> {
         redis::Value::SimpleString(s) => s.parse().ok(),
         _ => None,
     }
+}
+
+/// Closes the idle connections of `pool` unused for [`IDLE`], every [`IDLE`], until the pool
+/// is dropped.
+fn close_idle(pool: Weak<Pool>) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(IDLE);
+        every.tick().await;
+        loop {
+            every.tick().await;
+            let Some(pool) = pool.upgrade() else { return };
+            let closed: Vec<_> = {
+                let mut idle = pool.idle.lock();
+                let (keep, close) = idle.drain(..).partition(|(_, used)| used.elapsed() < IDLE);
+                *idle = keep;
+                close
+            };
+            // Dropping them closes their sockets, outside the lock.
+            drop(closed);
+        }
+    });
 }

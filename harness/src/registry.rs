@@ -352,7 +352,7 @@ async fn postgres(p: &Provided) -> Result<Made, String> {
 
 /// The redis adapter on a server of the Redis family (`redis`, `valkey`).
 async fn redis_on(p: &Provided, name: &str, backend: Backend) -> Result<Made, String> {
-    let store = RedisStore::connect(p.url(backend)?)
+    let store = RedisStore::connect(p.url(backend)?, p.connections())
         .await
         .map_err(failed(name))?;
     Ok(one(subject(
@@ -375,7 +375,7 @@ async fn cache_aside_on(
             .await
             .map_err(failed(adapter))?,
     );
-    let redis = Redis::connect(p.url(cache)?)
+    let redis = Redis::connect(p.url(cache)?, p.connections())
         .await
         .map_err(failed(adapter))?;
     let label = p.label(&[Backend::Postgres, cache]);

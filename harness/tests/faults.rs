@@ -33,7 +33,7 @@ async fn redis_pause_kill_restart(server: Server) {
     let faults = server.faults();
     let mut traces = Traces::default();
     traces.note();
-    let store = RedisStore::connect(&server.url).await.unwrap();
+    let store = RedisStore::connect(&server.url, 16).await.unwrap();
     store
         .put("before", bytes("kept"), Expect::Any)
         .await

@@ -119,7 +119,7 @@ async fn count_found<'a>(store: &dyn StateStore, keys: impl Iterator<Item = &'a 
 }
 
 async fn redis(server: Server, rounds: usize) -> Tally {
-    let store = RedisStore::connect(&server.url).await.unwrap();
+    let store = RedisStore::connect(&server.url, 16).await.unwrap();
     measure(server, Arc::new(store), rounds).await
 }
 

@@ -106,10 +106,10 @@ async fn the_redis_adapter_rides_out_latency_a_stall_and_a_reset_through_the_pro
         return;
     };
     let (proxy, url) = proxied(&server).await;
-    let store = RedisStore::connect(&url).await.unwrap();
+    let store = RedisStore::connect(&url, 16).await.unwrap();
     put(&store, "k", "v1").await.unwrap();
     assert_eq!(value(&store, "k").await.as_deref(), Some(&b"v1"[..]));
-    let direct = RedisStore::connect(&server.url).await.unwrap();
+    let direct = RedisStore::connect(&server.url, 16).await.unwrap();
     let (direct_us, proxied_us) = (median_get_us(&direct).await, median_get_us(&store).await);
     eprintln!("redis get, median: direct {direct_us} us, through the proxy {proxied_us} us");
 

@@ -70,7 +70,7 @@ impl Kind for RedisFamily {
     }
 
     async fn probe(&self, url: &str) -> Result<String, String> {
-        statebench_adapters::redis_conn::Redis::connect(url)
+        statebench_adapters::redis_conn::Redis::connect(url, 1)
             .await
             .map(|redis| redis.version)
             .map_err(|e| e.to_string())
