@@ -213,7 +213,7 @@ impl Layered for CacheAside {
     async fn cached(&self, key: &str) -> Result<Option<Cached>, StateError> {
         let mut conn = self.cache.conn().await?;
         let key = Self::key(key);
-        let Some(entry) = crate::redis::get(&mut *conn, &key).await? else {
+        let Some(entry) = crate::redis::get(&mut conn, &key).await? else {
             return Ok(None);
         };
         // PTTL: milliseconds left, -1 without an expiry, -2 when the key is gone (expired

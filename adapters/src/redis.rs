@@ -2,13 +2,14 @@
 //! `version`; a compare-and-set is a Lua script, atomic on the server.
 
 use crate::connect::ConnectError;
-use crate::redis_conn::{Redis, classify, timed, version_of};
+use crate::redis_conn::{Dedicated, Redis, classify, timed, version_of};
 use crate::{
     Adapter, Capabilities, Capability, Descriptor, Expect, StateError, StateStore, StoreError,
     Technique, Version, Versioned,
 };
 use async_trait::async_trait;
 use bytes::Bytes;
+use redis::Value;
 
 /// Writes `ARGV[3]` if the expectation `ARGV[1]` (`any`, `absent`, `version` = `ARGV[2]`)
 /// holds. Returns `{1, new version}` or `{0, current version or nil}`.
@@ -65,63 +66,92 @@ impl Adapter for RedisStore {
     }
 }
 
-/// Runs the [`PUT`] script.
+/// Runs the [`PUT`] script by its hash, loading it first when the server does not have it.
 pub(crate) async fn put(
-    conn: &mut (impl redis::aio::ConnectionLike + Send),
+    conn: &mut Dedicated,
     script: &redis::Script,
     key: &str,
     value: &[u8],
     expect: Expect,
 ) -> Result<Version, StateError> {
-    let (mode, expected) = match expect {
-        Expect::Any => ("any", String::new()),
-        Expect::Absent => ("absent", String::new()),
-        Expect::Version(v) => ("version", v.raw().to_string()),
+    let mut number = itoa::Buffer::new();
+    let (mode, expected): (&[u8], &[u8]) = match expect {
+        Expect::Any => (b"any", b""),
+        Expect::Absent => (b"absent", b""),
+        Expect::Version(v) => (b"version", number.format(v.raw()).as_bytes()),
     };
-    let reply: Vec<redis::Value> = script
-        .key(key)
-        .arg(mode)
-        .arg(expected)
-        .arg(value)
-        .invoke_async(conn)
-        .await
-        .map_err(|e| classify(&e))?;
-    match reply.as_slice() {
-        [done, version] => {
-            let version = version_of(version).map(Version::from_raw);
-            match (version_of(done), version) {
-                (Some(1), Some(v)) => Ok(v),
-                (Some(0), actual) => Err(StoreError::Conflict { actual }),
-                _ => Err(StoreError::Fatal(format!(
-                    "unexpected script reply {reply:?}"
-                ))),
-            }
+    let args: [&[u8]; 7] = [
+        b"EVALSHA",
+        script.get_hash().as_bytes(),
+        b"1",
+        key.as_bytes(),
+        mode,
+        expected,
+        value,
+    ];
+    let mut reply = conn.call(&args).await.map_err(|e| classify(&e))?;
+    if let Value::ServerError(e) = &reply
+        && e.kind() == Some(redis::ServerErrorKind::NoScript)
+    {
+        let loaded = conn
+            .call(&[b"SCRIPT", b"LOAD", PUT.as_bytes()])
+            .await
+            .and_then(Value::extract_error)
+            .map_err(|e| classify(&e))?;
+        if !matches!(&loaded, Value::BulkString(hash) if hash == script.get_hash().as_bytes()) {
+            return Err(StoreError::Fatal(format!(
+                "SCRIPT LOAD answered {loaded:?}"
+            )));
         }
+        reply = conn.call(&args).await.map_err(|e| classify(&e))?;
+    }
+    let reply = reply.extract_error().map_err(|e| classify(&e))?;
+    match &reply {
+        Value::Array(items) => match items.as_slice() {
+            [done, version] => {
+                let version = version_of(version).map(Version::from_raw);
+                match (version_of(done), version) {
+                    (Some(1), Some(v)) => Ok(v),
+                    (Some(0), actual) => Err(StoreError::Conflict { actual }),
+                    _ => Err(StoreError::Fatal(format!(
+                        "unexpected script reply {reply:?}"
+                    ))),
+                }
+            }
+            _ => Err(StoreError::Fatal(format!(
+                "unexpected script reply {reply:?}"
+            ))),
+        },
         _ => Err(StoreError::Fatal(format!(
             "unexpected script reply {reply:?}"
         ))),
     }
 }
 
-/// Reads the hash of `key`.
-pub(crate) async fn get(
-    conn: &mut (impl redis::aio::ConnectionLike + Send),
-    key: &str,
-) -> Result<Option<Versioned>, StateError> {
-    let (value, version): (Option<Vec<u8>>, Option<u64>) = redis::cmd("HMGET")
-        .arg(key)
-        .arg("value")
-        .arg("version")
-        .query_async(conn)
+/// Reads the hash of `key`: its value and version, or nothing when either is missing.
+pub(crate) async fn get(conn: &mut Dedicated, key: &str) -> Result<Option<Versioned>, StateError> {
+    let reply = conn
+        .call(&[b"HMGET", key.as_bytes(), b"value", b"version"])
         .await
+        .and_then(Value::extract_error)
         .map_err(|e| classify(&e))?;
-    Ok(match (value, version) {
-        (Some(value), Some(version)) => Some(Versioned {
-            value: Bytes::from(value),
-            version: Version::from_raw(version),
-        }),
-        _ => None,
-    })
+    let unexpected = |reply: &Value| StoreError::Fatal(format!("unexpected HMGET reply {reply:?}"));
+    let Value::Array(mut fields) = reply else {
+        return Err(unexpected(&reply));
+    };
+    match (fields.pop(), fields.pop(), fields.is_empty()) {
+        (Some(Value::Nil), Some(_), true) | (Some(_), Some(Value::Nil), true) => Ok(None),
+        (Some(version), Some(Value::BulkString(value)), true) => match version_of(&version) {
+            Some(version) => Ok(Some(Versioned {
+                value: Bytes::from(value),
+                version: Version::from_raw(version),
+            })),
+            None => Err(unexpected(&version)),
+        },
+        (version, value, _) => Err(unexpected(&Value::Array(
+            value.into_iter().chain(version).collect(),
+        ))),
+    }
 }
 
 #[async_trait]

@@ -36,6 +36,8 @@ pub struct Dedicated {
     stream: TcpStream,
     /// Bytes read and not yet decoded.
     read: BytesMut,
+    /// The request [`Dedicated::call`] encodes, kept for the next.
+    write: Vec<u8>,
     /// A request went out whose replies were not all read (the caller gave up, or the
     /// connection failed): the next reply on it would be someone else's.
     pending: bool,
@@ -58,6 +60,7 @@ impl Dedicated {
         let mut conn = Self {
             stream,
             read: BytesMut::with_capacity(16 * 1024),
+            write: Vec::with_capacity(1024),
             pending: false,
             db: 0,
         };
@@ -120,6 +123,31 @@ impl Dedicated {
         }
         self.pending = false;
         Ok(kept)
+    }
+
+    /// Sends the command made of `args` and reads its reply (a server's error reply is a
+    /// [`Value::ServerError`]). The adapters' own commands go this way: no `Cmd` to build, and
+    /// the request is encoded into a buffer the connection keeps.
+    pub async fn call(&mut self, args: &[&[u8]]) -> Result<Value, RedisError> {
+        let mut count = itoa::Buffer::new();
+        self.write.clear();
+        self.write.push(b'*');
+        self.write
+            .extend_from_slice(count.format(args.len()).as_bytes());
+        self.write.extend_from_slice(b"\r\n");
+        for arg in args {
+            self.write.push(b'$');
+            self.write
+                .extend_from_slice(count.format(arg.len()).as_bytes());
+            self.write.extend_from_slice(b"\r\n");
+            self.write.extend_from_slice(arg);
+            self.write.extend_from_slice(b"\r\n");
+        }
+        self.pending = true;
+        self.stream.write_all(&self.write).await?;
+        let value = self.reply().await?;
+        self.pending = false;
+        Ok(value)
     }
 
     /// Whether the connection can take another request: every reply was read, nothing
