@@ -5,7 +5,7 @@
 
 use crate::layered::{Cached, Layered};
 use crate::postgres::Postgres;
-use crate::redis_conn::{Redis, classify, timed_within};
+use crate::redis_conn::{Redis, classify, timed, timed_within};
 use crate::{
     Adapter, Capabilities, Capability, Descriptor, Expect, StateError, StateStore, StoreError,
     Technique, Version, Versioned,
@@ -211,23 +211,26 @@ impl Layered for CacheAside {
     }
 
     async fn cached(&self, key: &str) -> Result<Option<Cached>, StateError> {
-        let mut conn = self.cache.conn().await?;
-        let key = Self::key(key);
-        let Some(entry) = crate::redis::get(&mut conn, &key).await? else {
-            return Ok(None);
-        };
-        // PTTL: milliseconds left, -1 without an expiry, -2 when the key is gone (expired
-        // between the two commands: report the entry as it was, about to go).
-        let ttl_ms: i64 = redis::cmd("PTTL")
-            .arg(&key)
-            .query_async(&mut *conn)
-            .await
-            .map_err(|e| classify(&e))?;
-        let expires_in = match ttl_ms {
-            -1 => None,
-            ms => Some(std::time::Duration::from_millis(ms.max(0) as u64)),
-        };
-        Ok(Some(Cached { entry, expires_in }))
+        timed(async {
+            let mut conn = self.cache.conn().await?;
+            let key = Self::key(key);
+            let Some(entry) = crate::redis::get(&mut conn, &key).await? else {
+                return Ok(None);
+            };
+            // PTTL: milliseconds left, -1 without an expiry, -2 when the key is gone (expired
+            // between the two commands: report the entry as it was, about to go).
+            let ttl_ms: i64 = redis::cmd("PTTL")
+                .arg(&key)
+                .query_async(&mut *conn)
+                .await
+                .map_err(|e| classify(&e))?;
+            let expires_in = match ttl_ms {
+                -1 => None,
+                ms => Some(std::time::Duration::from_millis(ms.max(0) as u64)),
+            };
+            Ok(Some(Cached { entry, expires_in }))
+        })
+        .await
     }
 
     fn staleness_bound(&self) -> Option<std::time::Duration> {

@@ -10,6 +10,7 @@ use crate::{
 use async_trait::async_trait;
 use bytes::Bytes;
 use redis::Value;
+use std::sync::LazyLock;
 
 /// Writes `ARGV[3]` if the expectation `ARGV[1]` (`any`, `absent`, `version` = `ARGV[2]`)
 /// holds. Returns `{1, new version}` or `{0, current version or nil}`.
@@ -43,7 +44,6 @@ pub fn descriptor(redis: &Redis) -> Descriptor {
 /// Redis as the only store.
 pub struct RedisStore {
     redis: Redis,
-    put: redis::Script,
     descriptor: Descriptor,
 }
 
@@ -55,7 +55,6 @@ impl RedisStore {
         Ok(Self {
             descriptor: descriptor(&redis),
             redis,
-            put: redis::Script::new(PUT),
         })
     }
 }
@@ -66,14 +65,17 @@ impl Adapter for RedisStore {
     }
 }
 
+/// [`PUT`] and its hash.
+static PUT_SCRIPT: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(PUT));
+
 /// Runs the [`PUT`] script by its hash, loading it first when the server does not have it.
 pub(crate) async fn put(
     conn: &mut Dedicated,
-    script: &redis::Script,
     key: &str,
     value: &[u8],
     expect: Expect,
 ) -> Result<Version, StateError> {
+    let script = &*PUT_SCRIPT;
     let mut number = itoa::Buffer::new();
     let (mode, expected): (&[u8], &[u8]) = match expect {
         Expect::Any => (b"any", b""),
@@ -161,16 +163,6 @@ impl StateStore for RedisStore {
     }
 
     async fn put(&self, key: &str, value: Bytes, expect: Expect) -> Result<Version, StateError> {
-        timed(async {
-            put(
-                &mut *self.redis.conn().await?,
-                &self.put,
-                key,
-                &value,
-                expect,
-            )
-            .await
-        })
-        .await
+        timed(async { put(&mut *self.redis.conn().await?, key, &value, expect).await }).await
     }
 }

@@ -3,8 +3,9 @@
 //!
 //! Each operation takes a connection from the pool, writes its request and reads its reply
 //! on its own task, as hiredis (redis-benchmark), go-redis or Jedis do, and gives the
-//! connection back. redis-rs encodes the commands and its types read the replies; the socket,
-//! the pool and the reply decoder ([`crate::resp`]) are ours. redis-rs's own async connection
+//! connection back. The socket, the pool, the adapters' own commands ([`Dedicated::call`])
+//! and the reply decoder ([`crate::resp`]) are ours; redis-rs encodes the other commands
+//! (`cache-aside`'s fill script, the setup queries) and its `Value` carries the replies. redis-rs's own async connection
 //! is multiplexed: every request goes through a driver task and back, which cost a single
 //! client 15–20 % of its reads against redis-benchmark on the same server (README, "Peer
 //! parity").
@@ -27,7 +28,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-/// An idle connection unused this long is closed, so that the pools of subjects that are not
+/// An idle connection unused this long is closed (within twice this: the check runs this
+/// often), so that the pools of subjects that are not
 /// running hold no server connections.
 const IDLE: Duration = Duration::from_secs(5);
 
@@ -112,6 +114,7 @@ impl Dedicated {
         skip: usize,
         keep: usize,
     ) -> Result<Vec<Value>, RedisError> {
+        self.in_step()?;
         self.pending = true;
         self.stream.write_all(request).await?;
         let mut kept = Vec::with_capacity(keep);
@@ -129,6 +132,7 @@ impl Dedicated {
     /// [`Value::ServerError`]). The adapters' own commands go this way: no `Cmd` to build, and
     /// the request is encoded into a buffer the connection keeps.
     pub async fn call(&mut self, args: &[&[u8]]) -> Result<Value, RedisError> {
+        self.in_step()?;
         let mut count = itoa::Buffer::new();
         self.write.clear();
         self.write.push(b'*');
@@ -150,9 +154,21 @@ impl Dedicated {
         Ok(value)
     }
 
+    /// Refuses a request on a connection whose last request was abandoned: its reply would
+    /// be read as this one's.
+    fn in_step(&self) -> Result<(), RedisError> {
+        if self.pending || !self.read.is_empty() {
+            return Err(RedisError::from(io::Error::other(
+                "the connection's last request was abandoned; its reply is still due",
+            )));
+        }
+        Ok(())
+    }
+
     /// Whether the connection can take another request: every reply was read, nothing
-    /// unasked-for arrived, and the server has not closed it. Costs no system call unless the
-    /// socket was reported readable.
+    /// unasked-for arrived, and the server has not closed it as far as the runtime has seen
+    /// (a close the runtime has not yet polled is found by the next request, which fails).
+    /// Costs no system call unless the socket was reported readable.
     fn usable(&self) -> bool {
         if self.pending || !self.read.is_empty() {
             return false;
@@ -276,39 +292,50 @@ impl Redis {
             version: String::new(),
             settings: BTreeMap::new(),
         };
-        let mut conn = within(CONNECT_TIMEOUT, redis.conn::<String>(), || {
-            StoreError::Timeout(format!("no answer in {CONNECT_TIMEOUT:?}"))
-        })
-        .await
-        .map_err(|e| ConnectError::Unreachable(format!("{}: {e}", redact(url))))?;
-        let info: String = redis::cmd("INFO")
-            .arg("server")
-            .query_async(&mut *conn)
-            .await
-            .map_err(|e| ConnectError::Unusable(e.to_string()))?;
-        let field = |name: &str| {
-            info.lines()
-                .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(':')))
-                .map(str::trim)
-        };
-        let version = match (field("valkey_version"), field("redis_version")) {
-            (Some(v), _) => format!("Valkey {v}"),
-            (None, Some(v)) => format!("Redis {v}"),
-            (None, None) => "Redis (version unknown)".to_owned(),
-        };
-        let mut settings = BTreeMap::new();
-        for name in ["appendonly", "appendfsync", "save"] {
-            let pair: Vec<String> = redis::cmd("CONFIG")
-                .arg("GET")
-                .arg(name)
+        let setup = async {
+            let mut conn = redis
+                .conn::<String>()
+                .await
+                .map_err(|e| ConnectError::Unreachable(format!("{}: {e}", redact(url))))?;
+            let info: String = redis::cmd("INFO")
+                .arg("server")
                 .query_async(&mut *conn)
                 .await
-                .map_err(|e| ConnectError::Unusable(format!("CONFIG GET {name}: {e}")))?;
-            if let [_, value] = pair.as_slice() {
-                settings.insert(name.to_owned(), value.clone());
+                .map_err(|e| ConnectError::Unusable(e.to_string()))?;
+            let field = |name: &str| {
+                info.lines()
+                    .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(':')))
+                    .map(str::trim)
+            };
+            let version = match (field("valkey_version"), field("redis_version")) {
+                (Some(v), _) => format!("Valkey {v}"),
+                (None, Some(v)) => format!("Redis {v}"),
+                (None, None) => "Redis (version unknown)".to_owned(),
+            };
+            let mut settings = BTreeMap::new();
+            for name in ["appendonly", "appendfsync", "save"] {
+                let pair: Vec<String> = redis::cmd("CONFIG")
+                    .arg("GET")
+                    .arg(name)
+                    .query_async(&mut *conn)
+                    .await
+                    .map_err(|e| ConnectError::Unusable(format!("CONFIG GET {name}: {e}")))?;
+                if let [_, value] = pair.as_slice() {
+                    settings.insert(name.to_owned(), value.clone());
+                }
             }
-        }
-        drop(conn);
+            Ok::<_, ConnectError>((version, settings))
+        };
+        // Connecting, and every setup query, within one limit: a server that accepts the
+        // connection and then stops answering must not hang the run.
+        let (version, settings) = within(CONNECT_TIMEOUT * 2, setup, || {
+            ConnectError::Unreachable(format!(
+                "{}: no answer in {:?}",
+                redact(url),
+                CONNECT_TIMEOUT * 2
+            ))
+        })
+        .await?;
         close_idle(Arc::downgrade(&redis.pool));
         Ok(Self {
             version,

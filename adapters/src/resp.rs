@@ -56,12 +56,23 @@ fn integer(text: &str) -> Result<i64, RedisError> {
         .map_err(|_| invalid("expected an integer"))
 }
 
+/// A bulk string's or an array's length: `None` for nil (any negative length, as redis-rs
+/// reads it); a length this machine cannot address is an error.
+fn length(n: i64) -> Result<Option<usize>, RedisError> {
+    if n < 0 {
+        return Ok(None);
+    }
+    usize::try_from(n)
+        .map(Some)
+        .map_err(|_| invalid("a length beyond this machine's memory"))
+}
+
 /// The value starting at `at`, nested `depth` arrays deep.
 fn value(buf: &[u8], at: usize, depth: usize) -> Result<Option<(Value, usize)>, RedisError> {
     let Some(&kind) = buf.get(at) else {
         return Ok(None);
     };
-    if depth > MAX_DEPTH {
+    if depth >= MAX_DEPTH {
         return Err(invalid("arrays nested too deep"));
     }
     let Some((text, next)) = line(buf, at + 1)? else {
@@ -73,11 +84,12 @@ fn value(buf: &[u8], at: usize, depth: usize) -> Result<Option<(Value, usize)>, 
         b':' => Value::Int(integer(text)?),
         b'-' => return error(buf, at, next),
         b'$' => {
-            let Ok(size) = usize::try_from(integer(text)?) else {
+            let Some(size) = length(integer(text)?)? else {
                 return Ok(Some((Value::Nil, next)));
             };
             let end = next.checked_add(size).ok_or_else(|| invalid("size"))?;
-            let Some(tail) = buf.get(end..end + 2) else {
+            let Some(tail) = buf.get(end..end.checked_add(2).ok_or_else(|| invalid("size"))?)
+            else {
                 return Ok(None);
             };
             if tail != b"\r\n" {
@@ -86,7 +98,7 @@ fn value(buf: &[u8], at: usize, depth: usize) -> Result<Option<(Value, usize)>, 
             return Ok(Some((Value::BulkString(buf[next..end].to_vec()), end + 2)));
         }
         b'*' => {
-            let Ok(length) = usize::try_from(integer(text)?) else {
+            let Some(length) = length(integer(text)?)? else {
                 return Ok(Some((Value::Nil, next)));
             };
             // Never reserve more than the bytes at hand could hold (3 bytes an element at

@@ -3,7 +3,7 @@
 //! more), and a PostgreSQL step that asks more than the server takes is refused with the
 //! reason. Redis connections serve one operation at a time: one whose reply was not read
 //! (its caller timed out) is never handed out again, and ones the server closed are replaced
-//! before an operation fails on them.
+//! before an operation fails on them once the client's runtime has seen the close.
 //!
 //! Without the server binaries these tests skip, loudly; under `CI=true` a missing server
 //! is a failure.
