@@ -108,25 +108,17 @@ pub(crate) async fn put(
         reply = conn.call(&args).await.map_err(|e| classify(&e))?;
     }
     let reply = reply.extract_error().map_err(|e| classify(&e))?;
-    match &reply {
-        Value::Array(items) => match items.as_slice() {
-            [done, version] => {
-                let version = version_of(version).map(Version::from_raw);
-                match (version_of(done), version) {
-                    (Some(1), Some(v)) => Ok(v),
-                    (Some(0), actual) => Err(StoreError::Conflict { actual }),
-                    _ => Err(StoreError::Fatal(format!(
-                        "unexpected script reply {reply:?}"
-                    ))),
-                }
-            }
-            _ => Err(StoreError::Fatal(format!(
-                "unexpected script reply {reply:?}"
-            ))),
-        },
-        _ => Err(StoreError::Fatal(format!(
-            "unexpected script reply {reply:?}"
-        ))),
+    let unexpected = || StoreError::Fatal(format!("unexpected script reply {reply:?}"));
+    let Value::Array(items) = &reply else {
+        return Err(unexpected());
+    };
+    let [done, version] = items.as_slice() else {
+        return Err(unexpected());
+    };
+    match (version_of(done), version_of(version).map(Version::from_raw)) {
+        (Some(1), Some(v)) => Ok(v),
+        (Some(0), actual) => Err(StoreError::Conflict { actual }),
+        _ => Err(unexpected()),
     }
 }
 
@@ -138,21 +130,21 @@ pub(crate) async fn get(conn: &mut Dedicated, key: &str) -> Result<Option<Versio
         .and_then(Value::extract_error)
         .map_err(|e| classify(&e))?;
     let unexpected = |reply: &Value| StoreError::Fatal(format!("unexpected HMGET reply {reply:?}"));
-    let Value::Array(mut fields) = reply else {
+    let Value::Array(fields) = reply else {
         return Err(unexpected(&reply));
     };
-    match (fields.pop(), fields.pop(), fields.is_empty()) {
-        (Some(Value::Nil), Some(_), true) | (Some(_), Some(Value::Nil), true) => Ok(None),
-        (Some(version), Some(Value::BulkString(value)), true) => match version_of(&version) {
+    let [value, version] =
+        <[Value; 2]>::try_from(fields).map_err(|fields| unexpected(&Value::Array(fields)))?;
+    match (value, version) {
+        (Value::Nil, _) | (_, Value::Nil) => Ok(None),
+        (Value::BulkString(value), version) => match version_of(&version) {
             Some(version) => Ok(Some(Versioned {
                 value: Bytes::from(value),
                 version: Version::from_raw(version),
             })),
             None => Err(unexpected(&version)),
         },
-        (version, value, _) => Err(unexpected(&Value::Array(
-            value.into_iter().chain(version).collect(),
-        ))),
+        (value, version) => Err(unexpected(&Value::Array(vec![value, version]))),
     }
 }
 

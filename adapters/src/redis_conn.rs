@@ -348,16 +348,13 @@ impl Redis {
     /// fewer than the pool's size are in use; else waits for one to come back. The caller
     /// bounds the wait (every operation runs within a timeout).
     pub async fn conn<T: fmt::Debug + fmt::Display>(&self) -> Result<Conn, StoreError<T>> {
-        let permit = match self.pool.permits.clone().try_acquire_owned() {
-            Ok(permit) => permit,
-            Err(_) => self
-                .pool
-                .permits
-                .clone()
-                .acquire_owned()
-                .await
-                .map_err(|e| StoreError::Unavailable(e.to_string()))?,
-        };
+        let permit = self
+            .pool
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         let conn = match self.pool.reuse() {
             Some(conn) => conn,
             None => Dedicated::open(&self.pool.info)

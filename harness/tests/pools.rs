@@ -79,16 +79,26 @@ async fn most_connections(server: &Server, options: RunOptions) -> (i64, Results
     (most, run.await.expect("the run"))
 }
 
-async fn sized_to_the_step(server: Server) {
-    let (most, results) = most_connections(&server, options(&server, 64)).await;
+/// The `workers`-worker trial of `results` ran, and every operation in it succeeded.
+fn assert_all_ok(results: &Results, workers: usize) {
     let trial = results
         .trials
         .iter()
-        .find(|t| t.step == Step::Closed { concurrency: 64 })
-        .unwrap_or_else(|| panic!("no 64-worker trial; skipped: {:?}", results.skipped));
+        .find(|t| {
+            t.step
+                == Step::Closed {
+                    concurrency: workers,
+                }
+        })
+        .unwrap_or_else(|| panic!("no {workers}-worker trial; skipped: {:?}", results.skipped));
     let counts = trial.measured.counts;
     assert!(counts.ok > 0, "{counts:?}");
     assert_eq!(counts.total(), counts.ok, "{counts:?}");
+}
+
+async fn sized_to_the_step(server: Server) {
+    let (most, results) = most_connections(&server, options(&server, 64)).await;
+    assert_all_ok(&results, 64);
     assert_eq!(most, 64, "connections open during a 64-worker step");
 
     let results = statebench::run::execute(
@@ -146,14 +156,7 @@ async fn redis_sized_to_the_step(server: Server) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let results = run.await.expect("the run");
-    let trial = results
-        .trials
-        .iter()
-        .find(|t| t.step == Step::Closed { concurrency: 64 })
-        .unwrap_or_else(|| panic!("no 64-worker trial; skipped: {:?}", results.skipped));
-    let counts = trial.measured.counts;
-    assert!(counts.ok > 0, "{counts:?}");
-    assert_eq!(counts.total(), counts.ok, "{counts:?}");
+    assert_all_ok(&results, 64);
     assert_eq!(most, 64, "connections open during a 64-worker step");
 }
 
