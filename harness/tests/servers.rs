@@ -224,8 +224,11 @@ fn check_consistency(r: &serde_json::Value, stderr: &str) {
             assert!(run["skipped"].is_null(), "{subject}: {run}");
             assert!(
                 run["ops"]["ok"].as_u64().unwrap() > 100,
-                "{subject}: {}",
-                run["ops"]
+                "{subject} under {}: {} in {} ms; nemesis {}",
+                run["fault"],
+                run["ops"],
+                run["duration_ms"],
+                run["nemesis"]
             );
             if run["fault"] != "none" {
                 let nemesis = run["nemesis"].as_array().unwrap();
