@@ -1,16 +1,16 @@
 //! PostgreSQL plumbing shared by `postgres`, `pg-eventlog` and `cache-aside`: a pool of
 //! connections with prepared statements, error classification, and the settings in force.
 
-use crate::connect::{CONNECT_TIMEOUT, ConnectError, OPERATION_TIMEOUT, redact, within};
+use crate::connect::{CONNECT_TIMEOUT, ConnectError, redact, within};
+use crate::pool::{Lease, Pool, Reusable};
 use crate::{Capability, StoreError};
-use deadpool_postgres::{
-    Manager, ManagerConfig, Pool, PoolError, QueueMode, RecyclingMethod, Runtime,
-};
 use std::collections::BTreeMap;
 use std::fmt;
+use std::ops::Deref;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
-use tokio_postgres::NoTls;
+use tokio_postgres::{Client, NoTls, Statement};
 
 /// Connections a PostgreSQL adapter opens at most when not told (`connect`): a run sizes
 /// its pools to its busiest step instead (`connect_with`).
@@ -19,10 +19,76 @@ pub const DEFAULT_CONNECTIONS: usize = 32;
 /// running hold no server connections.
 const IDLE: Duration = Duration::from_secs(5);
 
+/// One connection to a PostgreSQL server and the statements prepared on it.
+pub struct PgConn {
+    client: Client,
+    /// The statements prepared so far, by their SQL text (the adapters' constants).
+    statements: Vec<(&'static str, Statement)>,
+}
+
+impl PgConn {
+    /// Connects with `config` within [`CONNECT_TIMEOUT`]; the connection's task runs on the
+    /// runtime until the client is dropped or the server closes it.
+    async fn open<T: fmt::Debug + fmt::Display>(
+        config: &tokio_postgres::Config,
+    ) -> Result<Self, StoreError<T>> {
+        let connecting = async {
+            let (client, connection) = config.connect(NoTls).await.map_err(|e| classify(&e))?;
+            // Its errors reach the client: the next request on it fails.
+            tokio::spawn(connection);
+            Ok(Self {
+                client,
+                statements: Vec::new(),
+            })
+        };
+        within(CONNECT_TIMEOUT, connecting, || {
+            StoreError::Unavailable(format!(
+                "no connection to PostgreSQL in {CONNECT_TIMEOUT:?}"
+            ))
+        })
+        .await
+    }
+
+    /// `sql` prepared on this connection: once, the first time it is asked for. The adapters
+    /// pass their constants, so a few string comparisons find it (deadpool-postgres hashed
+    /// the whole text on every call).
+    pub async fn prepare_cached(
+        &mut self,
+        sql: &'static str,
+    ) -> Result<Statement, tokio_postgres::Error> {
+        if let Some((_, statement)) = self.statements.iter().find(|(known, _)| *known == sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.client.prepare(sql).await?;
+        self.statements.push((sql, statement.clone()));
+        Ok(statement)
+    }
+}
+
+impl Deref for PgConn {
+    type Target = Client;
+
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl Reusable for PgConn {
+    /// Not closed, as far as its task has seen. A request abandoned half-way leaves the
+    /// connection in step: its task reads and drops the replies nobody waits for.
+    fn usable(&self) -> bool {
+        !self.client.is_closed()
+    }
+}
+
+/// A connection taken from the pool for one operation.
+pub type Conn = Lease<PgConn>;
+
 /// A pool of connections to one PostgreSQL server, and what it said about itself.
 pub struct Pg {
     /// Hands out connections; statements are prepared once per connection.
-    pub pool: Pool,
+    pool: Arc<Pool<PgConn>>,
+    config: Arc<tokio_postgres::Config>,
     /// `PostgreSQL 15.18`, …
     pub version: String,
     /// Durability settings read from the server.
@@ -43,29 +109,18 @@ impl Pg {
             .map_err(|e| ConnectError::Invalid(format!("PostgreSQL URL `{}`: {e}", redact(url))))?;
         config.connect_timeout(CONNECT_TIMEOUT);
         config.application_name("statebench");
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
+        let pool = Pool::new(connections);
+        let config = Arc::new(config);
+        let client = within(
+            CONNECT_TIMEOUT * 2,
+            async {
+                pool.get(async || PgConn::open::<String>(&config).await)
+                    .await
             },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(connections.max(1))
-            // The most recently used connection first: a client that runs alone keeps one
-            // server process busy, as pgbench's does, instead of waking every pooled one in
-            // turn (first in, first out cost 2.4 times the server CPU per read; README, "Peer
-            // parity").
-            .queue_mode(QueueMode::Lifo)
-            .runtime(Runtime::Tokio1)
-            .wait_timeout(Some(OPERATION_TIMEOUT))
-            .create_timeout(Some(CONNECT_TIMEOUT))
-            .build()
-            .map_err(|e| ConnectError::Invalid(e.to_string()))?;
-        let client = pool
-            .get()
-            .await
-            .map_err(|e| ConnectError::Unreachable(e.to_string()))?;
+            || StoreError::Timeout("no connection in time".to_owned()),
+        )
+        .await
+        .map_err(|e| ConnectError::Unreachable(e.to_string()))?;
         let setup = async {
             client.batch_execute(schema).await?;
             let mut settings = BTreeMap::new();
@@ -109,12 +164,22 @@ impl Pg {
             settings.remove("server_version").unwrap_or_default()
         );
         drop(client);
-        close_idle(&pool);
+        pool.close_idle(IDLE);
         Ok(Self {
             pool,
+            config,
             version,
             settings,
         })
+    }
+
+    /// A connection for one operation: the most recently used idle one, or a new one while
+    /// fewer than the pool's size are in use; else waits for one to come back (the caller
+    /// bounds the wait: every operation runs within a timeout).
+    pub async fn conn<T: fmt::Debug + fmt::Display>(&self) -> Result<Conn, StoreError<T>> {
+        self.pool
+            .get(async || PgConn::open(&self.config).await)
+            .await
     }
 
     /// Whether acknowledged commits survive SIGKILL of the server: only when a commit waits
@@ -130,22 +195,6 @@ impl Pg {
     }
 }
 
-/// Closes the connections of `pool` that have been idle for [`IDLE`], every [`IDLE`],
-/// until the pool is dropped.
-fn close_idle(pool: &Pool) {
-    let pool = pool.weak();
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(IDLE);
-        every.tick().await;
-        loop {
-            every.tick().await;
-            let Some(pool) = pool.upgrade() else { return };
-            // Dropping the removed clients closes their connections.
-            let _closed = pool.retain(|_, metrics| metrics.last_used() < IDLE);
-        }
-    });
-}
-
 /// Classifies a PostgreSQL error for the contract.
 pub fn classify<T: fmt::Debug + fmt::Display>(e: &tokio_postgres::Error) -> StoreError<T> {
     let message = e.to_string();
@@ -159,15 +208,6 @@ pub fn classify<T: fmt::Debug + fmt::Display>(e: &tokio_postgres::Error) -> Stor
         Some(_) => StoreError::Fatal(message),
         // No server error: the connection broke, maybe after the request was sent.
         None => StoreError::Unavailable(message),
-    }
-}
-
-/// Classifies a failure to get a connection from the pool.
-pub fn classify_pool<T: fmt::Debug + fmt::Display>(e: PoolError) -> StoreError<T> {
-    match e {
-        PoolError::Timeout(_) => StoreError::Timeout("no free connection in time".into()),
-        PoolError::Backend(e) => classify(&e),
-        other => StoreError::Unavailable(other.to_string()),
     }
 }
 

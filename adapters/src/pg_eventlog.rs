@@ -3,7 +3,7 @@
 //! insert collides and is a conflict.
 
 use crate::connect::ConnectError;
-use crate::pg::{DEFAULT_CONNECTIONS, Pg, classify, classify_pool, timed};
+use crate::pg::{DEFAULT_CONNECTIONS, Pg, classify, timed};
 use crate::{
     Adapter, Appended, Capabilities, Capability, Descriptor, EventData, EventError, EventStore,
     ExpectRevision, ReadFrom, RecordedEvent, Revision, Snapshot, Snapshots, StoreError, Technique,
@@ -93,7 +93,7 @@ impl PgEventLog {
 
     async fn last(
         &self,
-        client: &deadpool_postgres::Client,
+        client: &mut crate::pg::Conn,
         stream: &str,
     ) -> Result<Option<Revision>, EventError> {
         let statement = client
@@ -127,7 +127,7 @@ fn is_unique_violation(e: &tokio_postgres::Error) -> bool {
 impl Snapshots for PgEventLog {
     async fn load_snapshot(&self, stream: &str) -> Result<Option<Snapshot>, EventError> {
         timed(async {
-            let client = self.pg.pool.get().await.map_err(classify_pool)?;
+            let mut client = self.pg.conn().await?;
             let statement = client
                 .prepare_cached(LOAD_SNAPSHOT)
                 .await
@@ -148,7 +148,7 @@ impl Snapshots for PgEventLog {
         let at = i64::try_from(snapshot.revision.raw()).unwrap_or(i64::MAX);
         let state: &[u8] = &snapshot.state;
         timed(async {
-            let client = self.pg.pool.get().await.map_err(classify_pool)?;
+            let mut client = self.pg.conn().await?;
             let statement = client
                 .prepare_cached(SAVE_SNAPSHOT)
                 .await
@@ -181,7 +181,7 @@ impl EventStore for PgEventLog {
             ExpectRevision::Exact(r) => Some(i64::try_from(r.raw()).unwrap_or(i64::MAX)),
         };
         timed(async {
-            let client = self.pg.pool.get().await.map_err(classify_pool)?;
+            let mut client = self.pg.conn().await?;
             let statement = client
                 .prepare_cached(APPEND)
                 .await
@@ -194,7 +194,7 @@ impl EventStore for PgEventLog {
                 {
                     Ok(rows) if rows.is_empty() => {
                         return Err(StoreError::Conflict {
-                            actual: self.last(&client, stream).await?,
+                            actual: self.last(&mut client, stream).await?,
                         });
                     }
                     Ok(rows) => {
@@ -217,7 +217,7 @@ impl EventStore for PgEventLog {
                     }
                     Err(e) if is_unique_violation(&e) => {
                         return Err(StoreError::Conflict {
-                            actual: self.last(&client, stream).await?,
+                            actual: self.last(&mut client, stream).await?,
                         });
                     }
                     Err(e) => return Err(classify(&e)),
@@ -239,7 +239,7 @@ impl EventStore for PgEventLog {
         };
         let limit = i64::try_from(max).unwrap_or(i64::MAX);
         timed(async {
-            let client = self.pg.pool.get().await.map_err(classify_pool)?;
+            let mut client = self.pg.conn().await?;
             let statement = client
                 .prepare_cached(READ)
                 .await

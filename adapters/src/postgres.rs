@@ -2,7 +2,7 @@
 //! compare-and-set is `UPDATE … WHERE version = $v`.
 
 use crate::connect::ConnectError;
-use crate::pg::{DEFAULT_CONNECTIONS, Pg, classify, classify_pool, timed};
+use crate::pg::{DEFAULT_CONNECTIONS, Pg, classify, timed};
 use crate::{
     Adapter, Capabilities, Capability, Descriptor, Expect, StateError, StateStore, StoreError,
     Technique, Version, Versioned,
@@ -88,7 +88,7 @@ fn version(raw: i64) -> Version {
 impl StateStore for Postgres {
     async fn get(&self, key: &str) -> Result<Option<Versioned>, StateError> {
         timed(async {
-            let client = self.pg.pool.get().await.map_err(classify_pool)?;
+            let mut client = self.pg.conn().await?;
             let statement = client.prepare_cached(GET).await.map_err(|e| classify(&e))?;
             let row = client
                 .query_opt(&statement, &[&key])
@@ -104,7 +104,7 @@ impl StateStore for Postgres {
 
     async fn put(&self, key: &str, value: Bytes, expect: Expect) -> Result<Version, StateError> {
         timed(async {
-            let client = self.pg.pool.get().await.map_err(classify_pool)?;
+            let mut client = self.pg.conn().await?;
             let value: &[u8] = &value;
             let (sql, expected) = match expect {
                 Expect::Any => (PUT_ANY, None),

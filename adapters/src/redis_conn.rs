@@ -11,9 +11,9 @@
 //! parity").
 
 use crate::connect::{CONNECT_TIMEOUT, ConnectError, OPERATION_TIMEOUT, redact, within};
+use crate::pool::{Lease, Pool, Reusable};
 use crate::{Capability, StoreError};
 use bytes::{Buf, BytesMut};
-use parking_lot::Mutex;
 use redis::aio::ConnectionLike;
 use redis::{
     Cmd, ConnectionAddr, ConnectionInfo, IntoConnectionInfo, RedisError, RedisFuture, Value,
@@ -21,12 +21,10 @@ use redis::{
 use std::collections::BTreeMap;
 use std::fmt;
 use std::io;
-use std::ops::{Deref, DerefMut};
-use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// An idle connection unused this long is closed (within twice this: the check runs this
 /// often), so that the pools of subjects that are not
@@ -203,65 +201,22 @@ impl ConnectionLike for Dedicated {
     }
 }
 
-/// The connections to one server: the idle ones, the most recently used last, and one permit
-/// per connection in use.
-struct Pool {
-    info: ConnectionInfo,
-    idle: Mutex<Vec<(Dedicated, Instant)>>,
-    permits: Arc<Semaphore>,
-}
-
-impl Pool {
-    /// The most recently used idle connection that is still usable, closing those that
-    /// are not.
-    fn reuse(&self) -> Option<Dedicated> {
-        let mut idle = self.idle.lock();
-        while let Some((conn, _)) = idle.pop() {
-            if conn.usable() {
-                return Some(conn);
-            }
-        }
-        None
+impl Reusable for Dedicated {
+    fn usable(&self) -> bool {
+        Dedicated::usable(self)
     }
 }
 
 /// A connection taken from the pool for one operation; it goes back when dropped, unless it
 /// is out of step or closed.
-pub struct Conn {
-    conn: Option<Dedicated>,
-    pool: Arc<Pool>,
-    _permit: OwnedSemaphorePermit,
-}
-
-impl Deref for Conn {
-    type Target = Dedicated;
-
-    fn deref(&self) -> &Dedicated {
-        self.conn.as_ref().expect("a connection until dropped")
-    }
-}
-
-impl DerefMut for Conn {
-    fn deref_mut(&mut self) -> &mut Dedicated {
-        self.conn.as_mut().expect("a connection until dropped")
-    }
-}
-
-impl Drop for Conn {
-    fn drop(&mut self) {
-        if let Some(conn) = self.conn.take()
-            && conn.usable()
-        {
-            self.pool.idle.lock().push((conn, Instant::now()));
-        }
-    }
-}
+pub type Conn = Lease<Dedicated>;
 
 /// A pool of connections to one Redis server, and what the server said about itself. Clones
 /// share the pool.
 #[derive(Clone)]
 pub struct Redis {
-    pool: Arc<Pool>,
+    pool: Arc<Pool<Dedicated>>,
+    info: Arc<ConnectionInfo>,
     /// `Redis 7.0.15`, …
     pub version: String,
     /// Persistence settings read from the server.
@@ -282,13 +237,9 @@ impl Redis {
                 redact(url)
             )));
         }
-        let pool = Arc::new(Pool {
-            info,
-            idle: Mutex::new(Vec::new()),
-            permits: Arc::new(Semaphore::new(connections.max(1))),
-        });
         let redis = Self {
-            pool,
+            pool: Pool::new(connections),
+            info: Arc::new(info),
             version: String::new(),
             settings: BTreeMap::new(),
         };
@@ -336,7 +287,7 @@ impl Redis {
             ))
         })
         .await?;
-        close_idle(Arc::downgrade(&redis.pool));
+        redis.pool.close_idle(IDLE);
         Ok(Self {
             version,
             settings,
@@ -348,24 +299,9 @@ impl Redis {
     /// fewer than the pool's size are in use; else waits for one to come back. The caller
     /// bounds the wait (every operation runs within a timeout).
     pub async fn conn<T: fmt::Debug + fmt::Display>(&self) -> Result<Conn, StoreError<T>> {
-        let permit = self
-            .pool
-            .permits
-            .clone()
-            .acquire_owned()
+        self.pool
+            .get(async || Dedicated::open(&self.info).await.map_err(|e| classify(&e)))
             .await
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        let conn = match self.pool.reuse() {
-            Some(conn) => conn,
-            None => Dedicated::open(&self.pool.info)
-                .await
-                .map_err(|e| classify(&e))?,
-        };
-        Ok(Conn {
-            conn: Some(conn),
-            pool: self.pool.clone(),
-            _permit: permit,
-        })
     }
 
     /// Whether acknowledged writes survive SIGKILL of the server: with the append-only file
@@ -416,25 +352,4 @@ pub fn version_of(value: &redis::Value) -> Option<u64> {
         redis::Value::SimpleString(s) => s.parse().ok(),
         _ => None,
     }
-}
-
-/// Closes the idle connections of `pool` unused for [`IDLE`], every [`IDLE`], until the pool
-/// is dropped.
-fn close_idle(pool: Weak<Pool>) {
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(IDLE);
-        every.tick().await;
-        loop {
-            every.tick().await;
-            let Some(pool) = pool.upgrade() else { return };
-            let closed: Vec<_> = {
-                let mut idle = pool.idle.lock();
-                let (keep, close) = idle.drain(..).partition(|(_, used)| used.elapsed() < IDLE);
-                *idle = keep;
-                close
-            };
-            // Dropping them closes their sockets, outside the lock.
-            drop(closed);
-        }
-    });
 }
