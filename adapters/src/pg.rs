@@ -9,15 +9,11 @@ use std::fmt;
 use std::ops::Deref;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio_postgres::{Client, NoTls, Statement};
 
 /// Connections a PostgreSQL adapter opens at most when not told (`connect`): a run sizes
 /// its pools to its busiest step instead (`connect_with`).
 pub const DEFAULT_CONNECTIONS: usize = 32;
-/// A connection idle this long is closed, so that the pools of subjects that are not
-/// running hold no server connections.
-const IDLE: Duration = Duration::from_secs(5);
 
 /// One connection to a PostgreSQL server and the statements prepared on it.
 pub struct PgConn {
@@ -164,7 +160,7 @@ impl Pg {
             settings.remove("server_version").unwrap_or_default()
         );
         drop(client);
-        pool.close_idle(IDLE);
+        pool.close_idle();
         Ok(Self {
             pool,
             config,

@@ -20,6 +20,10 @@ use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
+/// An idle connection unused this long is closed (within twice this: the check runs this
+/// often), so that the pools of subjects that are not running hold no server connections.
+pub const IDLE: Duration = Duration::from_secs(5);
+
 /// A connection a [`Pool`] can hand out again.
 pub trait Reusable: Send + 'static {
     /// Whether the connection can take another request: not broken, closed or out of step.
@@ -83,9 +87,10 @@ impl<C: Reusable> Pool<C> {
         None
     }
 
-    /// Closes the idle connections unused for `after`, every `after` (so within twice
+    /// Closes the idle connections unused for [`IDLE`], every [`IDLE`] (so within twice
     /// that), until the pool is dropped.
-    pub fn close_idle(self: &Arc<Self>, after: Duration) {
+    pub fn close_idle(self: &Arc<Self>) {
+        let after = IDLE;
         let pool: Weak<Self> = Arc::downgrade(self);
         tokio::spawn(async move {
             let mut every = tokio::time::interval(after);
@@ -205,10 +210,10 @@ mod tests {
     async fn idle_connections_close_after_a_while() {
         let pool = Pool::<Fake>::new(2);
         let opened = AtomicUsize::new(0);
-        pool.close_idle(Duration::from_secs(5));
+        pool.close_idle();
         drop(pool.get(opener(&opened)).await.unwrap());
         assert_eq!(pool.idle.lock().len(), 1);
-        tokio::time::sleep(Duration::from_secs(11)).await;
+        tokio::time::sleep(IDLE * 2 + Duration::from_secs(1)).await;
         assert_eq!(pool.idle.lock().len(), 0);
     }
 }

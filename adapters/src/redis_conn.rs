@@ -5,10 +5,10 @@
 //! on its own task, as hiredis (redis-benchmark), go-redis or Jedis do, and gives the
 //! connection back. The socket, the pool, the adapters' own commands ([`Dedicated::call`])
 //! and the reply decoder ([`crate::resp`]) are ours; redis-rs encodes the other commands
-//! (`cache-aside`'s fill script, the setup queries) and its `Value` carries the replies. redis-rs's own async connection
-//! is multiplexed: every request goes through a driver task and back, which cost a single
-//! client 15–20 % of its reads against redis-benchmark on the same server (README, "Peer
-//! parity").
+//! (`cache-aside`'s fill script, the setup queries) and its `Value` carries the replies.
+//! redis-rs's own async connection is multiplexed: every request goes through a driver task
+//! and back, which cost a single client 15–20 % of its reads against redis-benchmark on the
+//! same server (README, "Peer parity").
 
 use crate::connect::{CONNECT_TIMEOUT, ConnectError, OPERATION_TIMEOUT, redact, within};
 use crate::pool::{Lease, Pool, Reusable};
@@ -22,14 +22,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::io;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-/// An idle connection unused this long is closed (within twice this: the check runs this
-/// often), so that the pools of subjects that are not
-/// running hold no server connections.
-const IDLE: Duration = Duration::from_secs(5);
 
 /// One TCP connection to a Redis server, used by one caller at a time.
 pub struct Dedicated {
@@ -155,7 +149,7 @@ impl Dedicated {
     /// Refuses a request on a connection whose last request was abandoned: its reply would
     /// be read as this one's.
     fn in_step(&self) -> Result<(), RedisError> {
-        if self.pending || !self.read.is_empty() {
+        if self.out_of_step() {
             return Err(RedisError::from(io::Error::other(
                 "the connection's last request was abandoned; its reply is still due",
             )));
@@ -163,16 +157,9 @@ impl Dedicated {
         Ok(())
     }
 
-    /// Whether the connection can take another request: every reply was read, nothing
-    /// unasked-for arrived, and the server has not closed it as far as the runtime has seen
-    /// (a close the runtime has not yet polled is found by the next request, which fails).
-    /// Costs no system call unless the socket was reported readable.
-    fn usable(&self) -> bool {
-        if self.pending || !self.read.is_empty() {
-            return false;
-        }
-        let mut byte = [0u8; 1];
-        matches!(self.stream.try_read(&mut byte), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+    /// A request went out whose replies were not all read, or bytes came unasked for.
+    fn out_of_step(&self) -> bool {
+        self.pending || !self.read.is_empty()
     }
 }
 
@@ -202,8 +189,16 @@ impl ConnectionLike for Dedicated {
 }
 
 impl Reusable for Dedicated {
+    /// Every reply was read, nothing unasked-for arrived, and the server has not closed the
+    /// connection as far as the runtime has seen (a close the runtime has not yet polled is
+    /// found by the next request, which fails). Costs no system call unless the socket was
+    /// reported readable.
     fn usable(&self) -> bool {
-        Dedicated::usable(self)
+        if self.out_of_step() {
+            return false;
+        }
+        let mut byte = [0u8; 1];
+        matches!(self.stream.try_read(&mut byte), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
     }
 }
 
@@ -287,7 +282,7 @@ impl Redis {
             ))
         })
         .await?;
-        redis.pool.close_idle(IDLE);
+        redis.pool.close_idle();
         Ok(Self {
             version,
             settings,
