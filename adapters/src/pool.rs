@@ -90,18 +90,16 @@ impl<C: Reusable> Pool<C> {
     /// Closes the idle connections unused for [`IDLE`], every [`IDLE`] (so within twice
     /// that), until the pool is dropped.
     pub fn close_idle(self: &Arc<Self>) {
-        let after = IDLE;
         let pool: Weak<Self> = Arc::downgrade(self);
         tokio::spawn(async move {
-            let mut every = tokio::time::interval(after);
+            let mut every = tokio::time::interval(IDLE);
             every.tick().await;
             loop {
                 every.tick().await;
                 let Some(pool) = pool.upgrade() else { return };
                 let closed: Vec<_> = {
                     let mut idle = pool.idle.lock();
-                    let (keep, close) =
-                        idle.drain(..).partition(|(_, used)| used.elapsed() < after);
+                    let (keep, close) = idle.drain(..).partition(|(_, used)| used.elapsed() < IDLE);
                     *idle = keep;
                     close
                 };
