@@ -24,6 +24,7 @@ pub mod memory;
 pub mod noop;
 mod pg;
 pub mod pg_eventlog;
+mod pg_wire;
 mod pool;
 pub mod postgres;
 pub mod redis;

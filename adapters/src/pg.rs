@@ -178,6 +178,18 @@ impl Pg {
             .await
     }
 
+    /// The connection settings the URL gave, for connections of another kind
+    /// ([`crate::pg_wire::Wire`]).
+    pub fn config(&self) -> &Arc<tokio_postgres::Config> {
+        &self.config
+    }
+
+    /// Closes the pool's idle connections now: for an adapter whose operations use
+    /// connections of another kind, once the setup is done.
+    pub fn close_idle(&self) {
+        self.pool.clear_idle();
+    }
+
     /// Whether acknowledged commits survive SIGKILL of the server: only when a commit waits
     /// for its WAL to be written (`synchronous_commit` not `off`).
     pub fn kill_durable(&self) -> Capability {
@@ -193,8 +205,16 @@ impl Pg {
 
 /// Classifies a PostgreSQL error for the contract.
 pub fn classify<T: fmt::Debug + fmt::Display>(e: &tokio_postgres::Error) -> StoreError<T> {
-    let message = e.to_string();
-    match e.as_db_error().map(|db| db.code().code()) {
+    classify_code(e.as_db_error().map(|db| db.code().code()), e.to_string())
+}
+
+/// Classifies an error for the contract by its SQLSTATE `code`: `None` when the server sent
+/// no error (the connection broke, maybe after the request was sent).
+pub fn classify_code<T: fmt::Debug + fmt::Display>(
+    code: Option<&str>,
+    message: String,
+) -> StoreError<T> {
+    match code {
         // Serialization failure, deadlock: the transaction was rolled back.
         Some("40001" | "40P01") => StoreError::Conflict { actual: None },
         // Connection exceptions, operator intervention, too many connections.
@@ -202,7 +222,6 @@ pub fn classify<T: fmt::Debug + fmt::Display>(e: &tokio_postgres::Error) -> Stor
             StoreError::Unavailable(message)
         }
         Some(_) => StoreError::Fatal(message),
-        // No server error: the connection broke, maybe after the request was sent.
         None => StoreError::Unavailable(message),
     }
 }

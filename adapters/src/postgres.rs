@@ -2,13 +2,16 @@
 //! compare-and-set is `UPDATE … WHERE version = $v`.
 
 use crate::connect::ConnectError;
-use crate::pg::{DEFAULT_CONNECTIONS, Pg, classify, timed};
+use crate::pg::{DEFAULT_CONNECTIONS, Pg, timed};
+use crate::pg_wire::{Param, Wire, WireError};
+use crate::pool::{Lease, Pool};
 use crate::{
     Adapter, Capabilities, Capability, Descriptor, Expect, StateError, StateStore, StoreError,
     Technique, Version, Versioned,
 };
 use async_trait::async_trait;
 use bytes::Bytes;
+use std::sync::Arc;
 
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS statebench_state (
     key text PRIMARY KEY,
@@ -52,7 +55,9 @@ pub fn descriptor(pg: &Pg) -> Descriptor {
 
 /// A state table in PostgreSQL.
 pub struct Postgres {
-    pg: Pg,
+    /// The operations' connections, each serving one operation at a time.
+    pool: Arc<Pool<Wire>>,
+    config: Arc<tokio_postgres::Config>,
     descriptor: Descriptor,
 }
 
@@ -66,11 +71,26 @@ impl Postgres {
     /// Connects to `url` with a pool of at most `connections`, one per client that runs at
     /// once, and creates the state table if needed.
     pub async fn connect_with(url: &str, connections: usize) -> Result<Self, ConnectError> {
+        // The setup (schema, version, settings, the server's connection limit) goes
+        // through tokio-postgres; its connection is closed before the first operation.
         let pg = Pg::connect(url, SCHEMA, connections).await?;
+        pg.close_idle();
+        let pool = Pool::new(connections);
+        pool.close_idle();
         Ok(Self {
             descriptor: descriptor(&pg),
-            pg,
+            pool,
+            config: pg.config().clone(),
         })
+    }
+
+    /// A connection for one operation: the most recently used idle one, or a new one while
+    /// fewer than the pool's size are in use; else waits for one to come back (every
+    /// operation runs within a timeout).
+    async fn conn(&self) -> Result<Lease<Wire>, StateError> {
+        self.pool
+            .get(async || Wire::open(&self.config).await.map_err(|e| e.classify()))
+            .await
     }
 }
 
@@ -88,36 +108,41 @@ fn version(raw: i64) -> Version {
 impl StateStore for Postgres {
     async fn get(&self, key: &str) -> Result<Option<Versioned>, StateError> {
         timed(async {
-            let mut client = self.pg.conn().await?;
-            let statement = client.prepare_cached(GET).await.map_err(|e| classify(&e))?;
-            let row = client
-                .query_opt(&statement, &[&key])
+            let mut conn = self.conn().await?;
+            let row = conn
+                .query_opt(GET, &[Param::Text(key)])
                 .await
-                .map_err(|e| classify(&e))?;
-            Ok(row.map(|row| Versioned {
-                value: Bytes::from(row.get::<_, Vec<u8>>(0)),
-                version: version(row.get(1)),
-            }))
+                .map_err(|e| e.classify())?;
+            row.map(|row| {
+                Ok(Versioned {
+                    value: row.bytea(0)?,
+                    version: version(row.int8(1)?),
+                })
+            })
+            .transpose()
+            .map_err(|e: WireError| e.classify())
         })
         .await
     }
 
     async fn put(&self, key: &str, value: Bytes, expect: Expect) -> Result<Version, StateError> {
         timed(async {
-            let mut client = self.pg.conn().await?;
-            let value: &[u8] = &value;
-            let (sql, expected) = match expect {
-                Expect::Any => (PUT_ANY, None),
-                Expect::Absent => (PUT_ABSENT, None),
-                Expect::Version(v) => (PUT_VERSION, Some(i64::try_from(v.raw()).unwrap_or(-1))),
-            };
-            let statement = client.prepare_cached(sql).await.map_err(|e| classify(&e))?;
-            let row = match &expected {
-                None => client.query_opt(&statement, &[&key, &value]).await,
-                Some(v) => client.query_opt(&statement, &[&key, &value, v]).await,
+            let mut conn = self.conn().await?;
+            let (key, value) = (Param::Text(key), Param::Bytea(&value));
+            let row = match expect {
+                Expect::Any => conn.query_opt(PUT_ANY, &[key, value]).await,
+                Expect::Absent => conn.query_opt(PUT_ABSENT, &[key, value]).await,
+                Expect::Version(v) => {
+                    let expected = Param::Int8(i64::try_from(v.raw()).unwrap_or(-1));
+                    conn.query_opt(PUT_VERSION, &[key, value, expected]).await
+                }
             }
-            .map_err(|e| classify(&e))?;
-            match row.map(|r| (version(r.get(0)), r.get::<_, bool>(1))) {
+            .map_err(|e| e.classify())?;
+            let row = row
+                .map(|r| Ok((version(r.int8(0)?), r.bool(1)?)))
+                .transpose()
+                .map_err(|e: WireError| e.classify())?;
+            match row {
                 Some((written, true)) => Ok(written),
                 // The snapshot may still show the expected version when a concurrent writer
                 // changed it: then the actual version is not known.

@@ -92,8 +92,13 @@ fn assert_all_ok(results: &Results, workers: usize) {
         })
         .unwrap_or_else(|| panic!("no {workers}-worker trial; skipped: {:?}", results.skipped));
     let counts = trial.measured.counts;
-    assert!(counts.ok > 0, "{counts:?}");
-    assert_eq!(counts.total(), counts.ok, "{counts:?}");
+    // What failed, if anything: one message per operation and outcome.
+    let examples: Vec<_> = (trial.measured.operations.iter())
+        .flat_map(|op| op.outcomes.iter().map(move |o| (op.op, o)))
+        .filter_map(|(op, o)| Some((op, o.outcome, o.example_error.as_ref()?)))
+        .collect();
+    assert!(counts.ok > 0, "{counts:?} {examples:?}");
+    assert_eq!(counts.total(), counts.ok, "{counts:?} {examples:?}");
 }
 
 async fn sized_to_the_step(server: Server) {

@@ -1,6 +1,7 @@
 //! Real clients through the fault proxy, on native servers the harness starts: the redis
 //! adapter reports a stall as indefinite within its operation timeout and works again after
-//! heal and after a reset; the postgres adapter's pool recovers from a reset.
+//! heal and after a reset; the postgres adapter does too, never reusing the connection of a
+//! request it gave up on, and its pool recovers from a reset.
 //!
 //! Without the server binaries these tests skip, loudly; under `CI=true` that is a failure.
 
@@ -113,16 +114,7 @@ async fn the_redis_adapter_rides_out_latency_a_stall_and_a_reset_through_the_pro
     let (direct_us, proxied_us) = (median_get_us(&direct).await, median_get_us(&store).await);
     eprintln!("redis get, median: direct {direct_us} us, through the proxy {proxied_us} us");
 
-    let latency = Duration::from_millis(50);
-    proxy.set_latency(latency);
-    let start = Instant::now();
-    assert_eq!(value(&store, "k").await.as_deref(), Some(&b"v1"[..]));
-    assert!(
-        start.elapsed() >= 2 * latency,
-        "a get took {:?}",
-        start.elapsed()
-    );
-    proxy.heal();
+    a_get_feels_the_latency(&proxy, &store).await;
 
     stalled_write_is_indefinite_and_lands_after_heal(&proxy, &store).await;
 
@@ -137,9 +129,32 @@ async fn the_redis_adapter_rides_out_latency_a_stall_and_a_reset_through_the_pro
     server.shutdown().await;
 }
 
+/// With 50 ms of latency each way, a get of `k` (`v1`) takes at least 100 ms.
+async fn a_get_feels_the_latency(proxy: &Proxy, store: &dyn StateStore) {
+    let latency = Duration::from_millis(50);
+    proxy.set_latency(latency);
+    let start = Instant::now();
+    assert_eq!(value(store, "k").await.as_deref(), Some(&b"v1"[..]));
+    assert!(
+        start.elapsed() >= 2 * latency,
+        "a get took {:?}",
+        start.elapsed()
+    );
+    proxy.heal();
+}
+
 /// Under a stall a put fails as indefinite within the operation timeout; the request was
 /// held in the proxy, not lost, so after heal it reaches the server before the next read.
 async fn stalled_write_is_indefinite_and_lands_after_heal(proxy: &Proxy, store: &RedisStore) {
+    stalled_put_is_indefinite(proxy, store, "redis").await;
+    proxy.heal();
+    let start = Instant::now();
+    assert_eq!(value(store, "k").await.as_deref(), Some(&b"v2"[..]));
+    eprintln!("redis after heal: a get answered in {:?}", start.elapsed());
+}
+
+/// Under a stall a put of `v2` to `k` fails as indefinite within the operation timeout.
+async fn stalled_put_is_indefinite(proxy: &Proxy, store: &dyn StateStore, name: &str) {
     proxy.stall();
     let start = Instant::now();
     let limit = OPERATION_TIMEOUT * 2;
@@ -149,11 +164,54 @@ async fn stalled_write_is_indefinite_and_lands_after_heal(proxy: &Proxy, store: 
         .unwrap_or_else(|_| panic!("a put under a stall did not fail within {limit:?}"))
         .expect_err("a put succeeded through a stalled proxy");
     assert_eq!(error.kind(), ErrorKind::Indefinite, "{error}");
-    eprintln!("redis under stall: indefinite after {took:?}: {error}");
+    eprintln!("{name} under stall: indefinite after {took:?}: {error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_postgres_adapter_rides_out_latency_and_a_stall_through_the_proxy() {
+    let Some(server) = native(Backend::Postgres).await else {
+        return;
+    };
+    let (proxy, url) = proxied(&server).await;
+    let store = Postgres::connect(&url).await.unwrap();
+    put(&store, "k", "v1").await.unwrap();
+    assert_eq!(value(&store, "k").await.as_deref(), Some(&b"v1"[..]));
+
+    a_get_feels_the_latency(&proxy, &store).await;
+
+    // The stalled put's connection is never handed out again: its reply is still due, and
+    // read as the next operation's it would answer the wrong question.
+    stalled_put_is_indefinite(&proxy, &store, "postgres").await;
+    let accepted = proxy.stats().accepted;
     proxy.heal();
     let start = Instant::now();
-    assert_eq!(value(store, "k").await.as_deref(), Some(&b"v2"[..]));
-    eprintln!("redis after heal: a get answered in {:?}", start.elapsed());
+    let landed = loop {
+        let seen = value(&store, "k").await;
+        if seen.as_deref() == Some(&b"v2"[..]) || start.elapsed() > RECOVERY_LIMIT {
+            break seen;
+        }
+        assert_eq!(seen.as_deref(), Some(&b"v1"[..]), "neither v1 nor v2");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(
+        landed.as_deref(),
+        Some(&b"v2"[..]),
+        "the stalled put never landed after heal"
+    );
+    eprintln!(
+        "postgres after heal: the stalled put seen in {:?}",
+        start.elapsed()
+    );
+    put(&store, "k", "v3").await.unwrap();
+    assert_eq!(value(&store, "k").await.as_deref(), Some(&b"v3"[..]));
+    let after = proxy.stats();
+    assert!(
+        after.accepted > accepted,
+        "no new connection after the stall: {after:?}"
+    );
+    drop(store);
+    proxy.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
