@@ -85,6 +85,9 @@ pub struct Pg {
     /// Hands out connections; statements are prepared once per connection.
     pool: Arc<Pool<PgConn>>,
     config: Arc<tokio_postgres::Config>,
+    /// The user the server says the session is for: the URL's, or the one tokio-postgres
+    /// chose when the URL names none (the operating system's).
+    pub user: String,
     /// `PostgreSQL 15.18`, …
     pub version: String,
     /// Durability settings read from the server.
@@ -130,6 +133,7 @@ impl Pg {
                 let row = client.query_one(&format!("SHOW {name}"), &[]).await?;
                 settings.insert(name.to_owned(), row.get::<_, String>(0));
             }
+            let user: String = client.query_one("SELECT session_user", &[]).await?.get(0);
             let mut limits = [0_usize; 2];
             for (limit, name) in limits
                 .iter_mut()
@@ -138,9 +142,9 @@ impl Pg {
                 let row = client.query_one(&format!("SHOW {name}"), &[]).await?;
                 *limit = row.get::<_, String>(0).parse().unwrap_or(0);
             }
-            Ok::<_, tokio_postgres::Error>((settings, limits))
+            Ok::<_, tokio_postgres::Error>((settings, user, limits))
         };
-        let (mut settings, [max, reserved]) = within(
+        let (mut settings, user, [max, reserved]) = within(
             CONNECT_TIMEOUT * 2,
             async { setup.await.map_err(|e| e.to_string()) },
             || "no answer to setup queries".to_owned(),
@@ -164,6 +168,7 @@ impl Pg {
         Ok(Self {
             pool,
             config,
+            user,
             version,
             settings,
         })
@@ -182,12 +187,6 @@ impl Pg {
     /// ([`crate::pg_wire::Wire`]).
     pub fn config(&self) -> &Arc<tokio_postgres::Config> {
         &self.config
-    }
-
-    /// Closes the pool's idle connections now: for an adapter whose operations use
-    /// connections of another kind, once the setup is done.
-    pub fn close_idle(&self) {
-        self.pool.clear_idle();
     }
 
     /// Whether acknowledged commits survive SIGKILL of the server: only when a commit waits

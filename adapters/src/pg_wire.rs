@@ -113,12 +113,10 @@ impl Row {
         }
     }
 
-    /// Column `i`, a `bytea`, without copying it.
+    /// Column `i`, a `bytea`, copied: a slice would keep the whole read buffer it came in
+    /// alive for as long as the value is kept.
     pub fn bytea(&self, i: usize) -> Result<Bytes, WireError> {
-        match self.columns.get(i) {
-            Some(Some(range)) => Ok(self.body.slice(range.clone())),
-            _ => self.column(i).map(|_| Bytes::new()),
-        }
+        self.column(i).map(Bytes::copy_from_slice)
     }
 
     /// Column `i`, a `bigint`.
@@ -154,11 +152,13 @@ pub struct Wire {
 }
 
 impl Wire {
-    /// Connects to the first of `config`'s hosts that answers, over TCP with `TCP_NODELAY`
-    /// (as libpq sets it), and authenticates (password, md5 or SCRAM-SHA-256), naming the
-    /// connection `statebench`, within [`CONNECT_TIMEOUT`].
+    /// Connects to the first of `config`'s hosts that accepts a session, over TCP with
+    /// `TCP_NODELAY` (as libpq sets it), authenticating (password, md5 or SCRAM-SHA-256) and
+    /// naming the connection `statebench`, within [`CONNECT_TIMEOUT`]. A host that refuses
+    /// the connection or the session (starting up, too many connections) is passed over
+    /// for the next, as libpq does. `config` names the user ([`supported`]).
     pub async fn open(config: &tokio_postgres::Config) -> Result<Self, WireError> {
-        within(CONNECT_TIMEOUT, Self::start(config), || {
+        within(CONNECT_TIMEOUT, Self::open_any(config), || {
             WireError::Io(io::Error::new(
                 io::ErrorKind::TimedOut,
                 format!("no connection to PostgreSQL in {CONNECT_TIMEOUT:?}"),
@@ -167,8 +167,35 @@ impl Wire {
         .await
     }
 
-    async fn start(config: &tokio_postgres::Config) -> Result<Self, WireError> {
-        let stream = Self::reach(config).await?;
+    async fn open_any(config: &tokio_postgres::Config) -> Result<Self, WireError> {
+        let (ports, addrs) = (config.get_ports(), config.get_hostaddrs());
+        let mut last = None;
+        for (i, host) in config.get_hosts().iter().enumerate() {
+            // As libpq: one port for all hosts, or one per host; 5432 when none is given.
+            let port = ports.get(i).or(ports.first()).copied().unwrap_or(5432);
+            let reached = match (addrs.get(i), host) {
+                (Some(addr), _) => TcpStream::connect((*addr, port)).await,
+                (None, Host::Tcp(name)) => TcpStream::connect((name.as_str(), port)).await,
+                #[cfg(unix)]
+                (None, Host::Unix(path)) => Err(io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    format!("a socket in {} (TCP only)", path.display()),
+                )),
+            };
+            match reached {
+                Ok(stream) => match Self::start(stream, config).await {
+                    Ok(conn) => return Ok(conn),
+                    Err(e) => last = Some(e),
+                },
+                Err(e) => last = Some(WireError::Io(e)),
+            }
+        }
+        Err(last.unwrap_or_else(|| protocol("the PostgreSQL URL names no host")))
+    }
+
+    /// Starts a session on `stream`: the startup message, authentication, and the server's
+    /// parameters up to ReadyForQuery.
+    async fn start(stream: TcpStream, config: &tokio_postgres::Config) -> Result<Self, WireError> {
         stream.set_nodelay(true)?;
         let mut conn = Self {
             stream,
@@ -196,11 +223,19 @@ impl Wire {
                 .get_password()
                 .ok_or_else(|| protocol("the server asks for a password and the URL has none"))
         };
+        // A SCRAM exchange, and whether the server proved it knows the password.
         let mut scram = None;
+        let mut verified = false;
         loop {
             match conn.message().await? {
-                backend::Message::AuthenticationOk
-                | backend::Message::ParameterStatus(_)
+                backend::Message::AuthenticationOk => {
+                    if scram.is_some() && !verified {
+                        return Err(protocol(
+                            "the server ended SCRAM authentication without its proof",
+                        ));
+                    }
+                }
+                backend::Message::ParameterStatus(_)
                 | backend::Message::BackendKeyData(_)
                 | backend::Message::NoticeResponse(_) => {}
                 backend::Message::AuthenticationCleartextPassword => {
@@ -243,8 +278,9 @@ impl Wire {
                         .as_mut()
                         .ok_or_else(|| protocol("SASL final before SASL start"))?
                         .finish(body.data())?;
+                    verified = true;
                 }
-                backend::Message::ErrorResponse(body) => return Err(db_error(&body)),
+                backend::Message::ErrorResponse(body) => return Err(db_error(&body).0),
                 backend::Message::ReadyForQuery(_) => break,
                 _ => {
                     return Err(protocol(
@@ -256,38 +292,6 @@ impl Wire {
         }
         conn.pending = false;
         Ok(conn)
-    }
-
-    /// A TCP connection to the first host that accepts one.
-    async fn reach(config: &tokio_postgres::Config) -> Result<TcpStream, WireError> {
-        let ports = config.get_ports();
-        let mut last = None;
-        for (i, host) in config.get_hosts().iter().enumerate() {
-            // As libpq: one port for all hosts, or one per host; 5432 when none is given.
-            let port = ports.get(i).or(ports.first()).copied().unwrap_or(5432);
-            match host {
-                Host::Tcp(name) => match TcpStream::connect((name.as_str(), port)).await {
-                    Ok(stream) => return Ok(stream),
-                    Err(e) => last = Some(e),
-                },
-                Host::Unix(path) => {
-                    last = Some(io::Error::new(
-                        io::ErrorKind::Unsupported,
-                        format!(
-                            "statebench's postgres adapter connects over TCP only, not to the \
-                             socket in {}",
-                            path.display()
-                        ),
-                    ));
-                }
-            }
-        }
-        Err(WireError::Io(last.unwrap_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "the PostgreSQL URL names no host",
-            )
-        })))
     }
 
     /// Runs `sql` with `params` and returns its row, if it returned one; more than one is
@@ -337,7 +341,13 @@ impl Wire {
         let mut rows = 0_usize;
         let mut failed = None;
         loop {
-            match self.message().await? {
+            // A server that ends the session sends its error and closes: the error is the
+            // answer, not the close.
+            let message = match self.message().await {
+                Ok(message) => message,
+                Err(e) => return Err(failed.unwrap_or(e)),
+            };
+            match message {
                 backend::Message::ParseComplete => self.prepared.push(sql),
                 backend::Message::DataRow(body) => {
                     rows += 1;
@@ -345,7 +355,14 @@ impl Wire {
                         row = Some(Row::decode(&body)?);
                     }
                 }
-                backend::Message::ErrorResponse(body) => failed = Some(db_error(&body)),
+                backend::Message::ErrorResponse(body) => {
+                    let (error, ends_session) = db_error(&body);
+                    if ends_session {
+                        // No ReadyForQuery follows; the connection stays out of use.
+                        return Err(error);
+                    }
+                    failed = Some(error);
+                }
                 backend::Message::ReadyForQuery(_) => break,
                 backend::Message::BindComplete
                 | backend::Message::CommandComplete(_)
@@ -433,25 +450,72 @@ fn statement_name(index: usize, buf: &mut [u8; 8]) -> &str {
     std::str::from_utf8(&buf[..len]).unwrap_or("sb")
 }
 
-/// The SQLSTATE and the message of an ErrorResponse.
-fn db_error(body: &backend::ErrorResponseBody) -> WireError {
-    let mut code = String::new();
-    let mut severity = String::new();
-    let mut message = String::new();
+/// The SQLSTATE and the message of an ErrorResponse (with its detail and hint), and
+/// whether it ends the session (FATAL, PANIC).
+fn db_error(body: &backend::ErrorResponseBody) -> (WireError, bool) {
+    let (mut code, mut severity, mut untranslated) = (String::new(), String::new(), None);
+    let (mut message, mut detail, mut hint) = (String::new(), None, None);
     let mut fields = body.fields();
     while let Ok(Some(field)) = fields.next() {
-        let value = String::from_utf8_lossy(field.value_bytes());
+        let value = String::from_utf8_lossy(field.value_bytes()).into_owned();
         match field.type_() {
-            b'C' => code = value.into_owned(),
-            b'S' => severity = value.into_owned(),
-            b'M' => message = value.into_owned(),
+            b'C' => code = value,
+            b'S' => severity = value,
+            b'V' => untranslated = Some(value),
+            b'M' => message = value,
+            b'D' => detail = Some(value),
+            b'H' => hint = Some(value),
             _ => {}
         }
     }
-    WireError::Db {
-        code,
-        message: format!("{severity}: {message}"),
+    let ends_session = matches!(
+        untranslated.as_deref().unwrap_or(&severity),
+        "FATAL" | "PANIC"
+    );
+    let mut text = format!("{severity}: {message}");
+    for (label, part) in [("DETAIL", detail), ("HINT", hint)] {
+        if let Some(part) = part {
+            text.push_str(&format!("; {label}: {part}"));
+        }
     }
+    (
+        WireError::Db {
+            code,
+            message: text,
+        },
+        ends_session,
+    )
+}
+
+/// Why `config` cannot be served by [`Wire`] connections, if it cannot: a socket instead of
+/// TCP, or a choice of server by its state (`target_session_attrs`) or at random
+/// (`load_balance_hosts`), which tokio-postgres makes for the setup connection and these
+/// connections would not.
+pub fn supported(config: &tokio_postgres::Config) -> Result<(), String> {
+    #[cfg(unix)]
+    if let Some(Host::Unix(path)) = (config.get_hosts().iter()).find(|h| matches!(h, Host::Unix(_)))
+    {
+        return Err(format!(
+            "the postgres adapter connects over TCP only, not to the socket in {}",
+            path.display()
+        ));
+    }
+    if config.get_target_session_attrs() != tokio_postgres::config::TargetSessionAttrs::Any {
+        return Err(
+            "the postgres adapter does not choose a server by target_session_attrs: \
+                    name the one to use"
+                .to_owned(),
+        );
+    }
+    if config.get_load_balance_hosts() != tokio_postgres::config::LoadBalanceHosts::Disable {
+        return Err("the postgres adapter does not balance between hosts \
+                    (load_balance_hosts): name the one to use"
+            .to_owned());
+    }
+    if config.get_user().is_none() {
+        return Err("the postgres adapter's connections need the user named".to_owned());
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -489,8 +553,17 @@ mod tests {
     }
 
     fn error(code: &str, text: &str) -> Vec<u8> {
+        error_of("ERROR", code, text)
+    }
+
+    fn error_of(severity: &str, code: &str, text: &str) -> Vec<u8> {
         let mut body = Vec::new();
-        for (field, value) in [(b'S', "ERROR"), (b'C', code), (b'M', text)] {
+        for (field, value) in [
+            (b'S', severity),
+            (b'V', severity),
+            (b'C', code),
+            (b'M', text),
+        ] {
             body.push(field);
             body.extend_from_slice(value.as_bytes());
             body.push(0);
@@ -639,9 +712,11 @@ mod tests {
     }
 
     /// A connection to a fake server that accepts it and then answers each request (up to
-    /// Sync) with the next of `replies`, sending back each request's message tags.
-    async fn scripted(
+    /// Sync) with the next of `replies`, sending back each request's message tags; after
+    /// the last it keeps the connection open for `then` and closes it.
+    async fn scripted_for(
         replies: Vec<Vec<u8>>,
+        then: Duration,
     ) -> (Wire, tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>) {
         let (tags, seen) = tokio::sync::mpsc::unbounded_channel();
         let config = fake(Some("x"), async move |mut s| {
@@ -653,10 +728,17 @@ mod tests {
                 tags.send(read_to_sync(&mut s).await).unwrap();
                 s.write_all(&reply).await.unwrap();
             }
-            tokio::time::sleep(Duration::from_secs(5)).await;
+            tokio::time::sleep(then).await;
         })
         .await;
         (Wire::open(&config).await.unwrap(), seen)
+    }
+
+    /// [`scripted_for`] 5 s.
+    async fn scripted(
+        replies: Vec<Vec<u8>>,
+    ) -> (Wire, tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>) {
+        scripted_for(replies, Duration::from_secs(5)).await
     }
 
     #[tokio::test]
@@ -670,12 +752,7 @@ mod tests {
             [parsed.clone(), row(b"v", 7), done.clone(), ready()].concat(),
             [bind.clone(), row(b"w", 8), done.clone(), ready()].concat(),
             [bind.clone(), error("40001", "could not serialize"), ready()].concat(),
-            [
-                bind.clone(),
-                error("57P01", "terminating connection"),
-                ready(),
-            ]
-            .concat(),
+            [bind.clone(), error("57014", "canceling statement"), ready()].concat(),
             [bind.clone(), message(b'C', b"SELECT 0\0"), ready()].concat(),
             [bind.clone(), row(b"a", 1), row(b"b", 2), done, ready()].concat(),
         ])
@@ -713,6 +790,7 @@ mod tests {
         );
         let e = get(&mut conn).await.err().unwrap();
         assert_eq!(e.classify::<String>().kind(), ErrorKind::Indefinite, "{e}");
+        assert!(e.to_string().contains("(SQLSTATE 57014)"), "{e}");
         assert!(
             conn.usable(),
             "a server error leaves the connection in step"
@@ -749,5 +827,91 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         assert!(!conn.usable());
+    }
+
+    #[tokio::test]
+    async fn an_error_that_ends_the_session_is_the_answer_not_the_close() {
+        for (code, kind) in [
+            ("57P01", ErrorKind::Indefinite),
+            ("40001", ErrorKind::Definite),
+        ] {
+            // FATAL, then the server closes: no ReadyForQuery.
+            let reply = [message(b'2', b""), error_of("FATAL", code, "terminating")].concat();
+            let (mut conn, _seen) = scripted_for(vec![reply], Duration::ZERO).await;
+            let e = conn.query_opt("SELECT", &[]).await.err().unwrap();
+            assert!(e.to_string().contains(&format!("(SQLSTATE {code})")), "{e}");
+            assert_eq!(e.classify::<String>().kind(), kind, "{e}");
+            assert!(!conn.usable(), "a session the server ended");
+        }
+    }
+
+    #[tokio::test]
+    async fn scram_that_ends_without_the_servers_proof_is_refused() {
+        let config = fake(Some("x"), async |mut s| {
+            read_message(&mut s, false).await;
+            s.write_all(&auth(10, b"SCRAM-SHA-256\0\0")).await.unwrap();
+            let (tag, _) = read_message(&mut s, true).await;
+            assert_eq!(tag, b'p');
+            s.write_all(&[auth(0, &[]), ready()].concat())
+                .await
+                .unwrap();
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        })
+        .await;
+        let e = Wire::open(&config).await.err().unwrap().to_string();
+        assert!(e.contains("without its proof"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_host_that_refuses_the_session_is_passed_over_for_the_next() {
+        let refusing = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let refusing_port = refusing.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            for _ in 0..2 {
+                let (mut s, _) = refusing.accept().await.unwrap();
+                read_message(&mut s, false).await;
+                let starting = error_of("FATAL", "57P03", "the database system is starting up");
+                s.write_all(&starting).await.unwrap();
+            }
+        });
+        let accepting = fake(Some("x"), async |mut s| {
+            read_message(&mut s, false).await;
+            s.write_all(&[auth(0, &[]), ready()].concat())
+                .await
+                .unwrap();
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        })
+        .await;
+        let mut config = tokio_postgres::Config::new();
+        config.user("u").password("x");
+        config.host("127.0.0.1").port(refusing_port);
+        config.host("127.0.0.1").port(accepting.get_ports()[0]);
+        assert!(Wire::open(&config).await.unwrap().usable());
+        // Only the refusing one: its error, with its SQLSTATE.
+        let mut only = tokio_postgres::Config::new();
+        only.user("u").host("127.0.0.1").port(refusing_port);
+        let e = Wire::open(&only).await.err().unwrap().to_string();
+        assert!(e.contains("(SQLSTATE 57P03)"), "{e}");
+    }
+
+    #[test]
+    fn settings_these_connections_cannot_honour_are_refused() {
+        let parse = |url: &str| url.parse::<tokio_postgres::Config>().unwrap();
+        assert_eq!(supported(&parse("postgres://u@h:5432/db")), Ok(()));
+        for (url, says) in [
+            ("postgres://u@%2Ftmp/db", "TCP only"),
+            (
+                "postgres://u@a,b/db?target_session_attrs=read-write",
+                "target_session_attrs",
+            ),
+            (
+                "postgres://u@a,b/db?load_balance_hosts=random",
+                "load_balance_hosts",
+            ),
+            ("postgres://h/db", "user"),
+        ] {
+            let refused = supported(&parse(url)).unwrap_err();
+            assert!(refused.contains(says), "{url}: {refused}");
+        }
     }
 }

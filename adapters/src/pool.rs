@@ -87,13 +87,6 @@ impl<C: Reusable> Pool<C> {
         None
     }
 
-    /// Closes the idle connections now.
-    pub fn clear_idle(&self) {
-        let closed = std::mem::take(&mut *self.idle.lock());
-        // Dropping them closes them, outside the lock.
-        drop(closed);
-    }
-
     /// Closes the idle connections unused for [`IDLE`], every [`IDLE`] (so within twice
     /// that), until the pool is dropped.
     pub fn close_idle(self: &Arc<Self>) {

@@ -1,9 +1,9 @@
 //! `postgres`: the external data store. One row per key with a version column; a
 //! compare-and-set is `UPDATE … WHERE version = $v`.
 
-use crate::connect::ConnectError;
+use crate::connect::{CONNECT_TIMEOUT, ConnectError, redact, within};
 use crate::pg::{DEFAULT_CONNECTIONS, Pg, timed};
-use crate::pg_wire::{Param, Wire, WireError};
+use crate::pg_wire::{self, Param, Wire, WireError};
 use crate::pool::{Lease, Pool};
 use crate::{
     Adapter, Capabilities, Capability, Descriptor, Expect, StateError, StateStore, StoreError,
@@ -72,16 +72,30 @@ impl Postgres {
     /// once, and creates the state table if needed.
     pub async fn connect_with(url: &str, connections: usize) -> Result<Self, ConnectError> {
         // The setup (schema, version, settings, the server's connection limit) goes
-        // through tokio-postgres; its connection is closed before the first operation.
+        // through tokio-postgres; its connection closes when `pg` is dropped, here.
         let pg = Pg::connect(url, SCHEMA, connections).await?;
-        pg.close_idle();
-        let pool = Pool::new(connections);
-        pool.close_idle();
-        Ok(Self {
-            descriptor: descriptor(&pg),
-            pool,
-            config: pg.config().clone(),
+        let mut config = tokio_postgres::Config::clone(pg.config());
+        if config.get_user().is_none() {
+            config.user(&pg.user);
+        }
+        pg_wire::supported(&config).map_err(ConnectError::Invalid)?;
+        let descriptor = descriptor(&pg);
+        drop(pg);
+        let store = Self {
+            descriptor,
+            pool: Pool::new(connections),
+            config: Arc::new(config),
+        };
+        // One connection now, kept for the first operation: what only these connections
+        // refuse fails the setup, not every operation.
+        let first = within(CONNECT_TIMEOUT * 2, store.conn(), || {
+            StoreError::Timeout(format!("no connection in {:?}", CONNECT_TIMEOUT * 2))
         })
+        .await
+        .map_err(|e| ConnectError::Unreachable(format!("{}: {e}", redact(url))))?;
+        drop(first);
+        store.pool.close_idle();
+        Ok(store)
     }
 
     /// A connection for one operation: the most recently used idle one, or a new one while
