@@ -1,9 +1,9 @@
 //! `postgres`: the external data store. One row per key with a version column; a
 //! compare-and-set is `UPDATE … WHERE version = $v`.
 
-use crate::connect::{CONNECT_TIMEOUT, ConnectError, redact, within};
+use crate::connect::{ConnectError, redact};
 use crate::pg::{DEFAULT_CONNECTIONS, Pg, timed};
-use crate::pg_wire::{self, Param, Wire, WireError};
+use crate::pg_wire::{self, Param, Wire};
 use crate::pool::{Lease, Pool};
 use crate::{
     Adapter, Capabilities, Capability, Descriptor, Expect, StateError, StateStore, StoreError,
@@ -88,11 +88,9 @@ impl Postgres {
         };
         // One connection now, kept for the first operation: what only these connections
         // refuse fails the setup, not every operation.
-        let first = within(CONNECT_TIMEOUT * 2, store.conn(), || {
-            StoreError::Timeout(format!("no connection in {:?}", CONNECT_TIMEOUT * 2))
-        })
-        .await
-        .map_err(|e| ConnectError::Unreachable(format!("{}: {e}", redact(url))))?;
+        // The pool is empty: `Wire::open`'s own time limit bounds this.
+        let first = (store.conn().await)
+            .map_err(|e| ConnectError::Unreachable(format!("{}: {e}", redact(url))))?;
         drop(first);
         store.pool.close_idle();
         Ok(store)
@@ -123,18 +121,17 @@ impl StateStore for Postgres {
     async fn get(&self, key: &str) -> Result<Option<Versioned>, StateError> {
         timed(async {
             let mut conn = self.conn().await?;
-            let row = conn
-                .query_opt(GET, &[Param::Text(key)])
-                .await
-                .map_err(|e| e.classify())?;
-            row.map(|row| {
-                Ok(Versioned {
-                    value: row.bytea(0)?,
-                    version: version(row.int8(1)?),
+            let row = conn.query_opt(GET, &[Param::Text(key)]).await;
+            row.and_then(|row| {
+                row.map(|row| {
+                    Ok(Versioned {
+                        value: row.bytea(0)?,
+                        version: version(row.int8(1)?),
+                    })
                 })
+                .transpose()
             })
-            .transpose()
-            .map_err(|e: WireError| e.classify())
+            .map_err(|e| e.classify())
         })
         .await
     }
@@ -151,11 +148,11 @@ impl StateStore for Postgres {
                     conn.query_opt(PUT_VERSION, &[key, value, expected]).await
                 }
             }
+            .and_then(|row| {
+                row.map(|r| Ok((version(r.int8(0)?), r.bool(1)?)))
+                    .transpose()
+            })
             .map_err(|e| e.classify())?;
-            let row = row
-                .map(|r| Ok((version(r.int8(0)?), r.bool(1)?)))
-                .transpose()
-                .map_err(|e: WireError| e.classify())?;
             match row {
                 Some((written, true)) => Ok(written),
                 // The snapshot may still show the expected version when a concurrent writer

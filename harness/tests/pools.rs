@@ -93,7 +93,10 @@ fn assert_all_ok(results: &Results, workers: usize) {
         .unwrap_or_else(|| panic!("no {workers}-worker trial; skipped: {:?}", results.skipped));
     let counts = trial.measured.counts;
     // What failed, if anything: one message per operation and outcome.
-    let examples: Vec<_> = (trial.measured.operations.iter())
+    let examples: Vec<_> = trial
+        .measured
+        .operations
+        .iter()
         .flat_map(|op| op.outcomes.iter().map(move |o| (op.op, o)))
         .filter_map(|(op, o)| Some((op, o.outcome, o.example_error.as_ref()?)))
         .collect();
